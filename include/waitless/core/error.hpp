@@ -1,0 +1,42 @@
+// Errors shared by every module: result<T>, the core error category and the fatal assert.
+#pragma once
+
+#include <expected>
+#include <source_location>
+#include <string_view>
+#include <system_error>
+
+namespace waitless {
+
+// Synchronous calls return a value or an error code; network failures are values.
+template <class T>
+using result = std::expected<T, std::error_code>;
+
+// The error of the last failed system call, as a std::error_code.
+std::error_code last_system_error();
+
+[[noreturn]] void assert_failed(std::string_view condition,
+                                std::source_location where = std::source_location::current());
+
+}  // namespace waitless
+
+namespace waitless::core {
+
+enum class errc {
+    malformed_input = 1,  // a file, reply or argument could not be parsed
+    netns_not_found,      // no network namespace of that name
+    truncated,            // a reply or file ended before its declared length
+    out_of_range,         // a number outside the range it must be in
+};
+
+const std::error_category& category();
+std::error_code make_error_code(errc e);
+
+}  // namespace waitless::core
+
+template <>
+struct std::is_error_code_enum<waitless::core::errc> : std::true_type {};
+
+// An invariant: fatal in every build type, unlike assert().
+#define WAITLESS_ASSERT(condition) \
+    ((condition) ? static_cast<void>(0) : ::waitless::assert_failed(#condition))

@@ -1,0 +1,45 @@
+#include "waitless/core/error.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+namespace waitless {
+
+std::error_code last_system_error() { return {errno, std::system_category()}; }
+
+void assert_failed(std::string_view condition, std::source_location where) {
+    std::fprintf(stderr, "waitless: invariant failed: %.*s at %s:%u\n",
+                 static_cast<int>(condition.size()), condition.data(), where.file_name(),
+                 static_cast<unsigned>(where.line()));
+    std::abort();
+}
+
+}  // namespace waitless
+
+namespace waitless::core {
+namespace {
+
+struct core_category final : std::error_category {
+    const char* name() const noexcept override { return "waitless.core"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::malformed_input: return "malformed input";
+            case errc::netns_not_found: return "no such network namespace";
+            case errc::truncated: return "input ended early";
+            case errc::out_of_range: return "value out of range";
+        }
+        return "unknown core error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& category() {
+    static const core_category instance;
+    return instance;
+}
+
+std::error_code make_error_code(errc e) { return {static_cast<int>(e), category()}; }
+
+}  // namespace waitless::core

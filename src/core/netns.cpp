@@ -1,0 +1,29 @@
+#include "waitless/core/netns.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace waitless::core {
+
+std::string netns_path(std::string_view name) { return "/run/netns/" + std::string(name); }
+
+result<void> enter_netns(std::string_view name) {
+    if (name.empty() || name.find('/') != std::string_view::npos || name == "." || name == "..") {
+        return std::unexpected(make_error_code(errc::netns_not_found));
+    }
+    const int fd = ::open(netns_path(name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::unexpected(make_error_code(errc::netns_not_found));
+        return std::unexpected(last_system_error());
+    }
+    const int rc = ::setns(fd, CLONE_NEWNET);
+    const auto error = last_system_error();
+    ::close(fd);
+    if (rc != 0) return std::unexpected(error);
+    return {};
+}
+
+}  // namespace waitless::core
