@@ -22,6 +22,7 @@ function(waitless_add_library name)
         PUBLIC ${PROJECT_SOURCE_DIR}/include
         PRIVATE ${PROJECT_SOURCE_DIR}/src)
     target_link_libraries(waitless_${name} PUBLIC ${arg_DEPS} PRIVATE waitless_options)
+    set_property(GLOBAL APPEND PROPERTY WAITLESS_LIBRARIES waitless::${name})
 endfunction()
 
 # waitless_add_test(NAME SOURCES... [DEPS targets...] [LABEL unit|integration])

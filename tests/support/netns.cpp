@@ -1,0 +1,67 @@
+#include "support/netns.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "support/process.hpp"
+#include "waitless/core/netns.hpp"
+#include "waitless/core/procfs.hpp"
+
+namespace waitless::test {
+
+std::optional<temporary_netns> temporary_netns::create(std::string* why_not) {
+    auto fail = [&](std::string reason) -> std::optional<temporary_netns> {
+        if (why_not) *why_not = std::move(reason);
+        return std::nullopt;
+    };
+    if (::geteuid() != 0) return fail("needs root to create a network namespace");
+    if (run_shell("command -v ip").exit_code != 0) return fail("needs `ip` (iproute2)");
+    static std::atomic<int> counter{0};
+    std::string name =
+        "waitless-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    auto made = run_shell("ip netns add " + name + " && ip -n " + name + " link set lo up");
+    if (made.exit_code != 0) {
+        run_shell("ip netns del " + name);
+        return fail("ip netns add failed: " + made.err);
+    }
+    return temporary_netns(std::move(name));
+}
+
+temporary_netns::temporary_netns(temporary_netns&& other) noexcept
+    : name_(std::move(other.name_)) {
+    other.name_.clear();
+}
+
+temporary_netns::~temporary_netns() {
+    if (!name_.empty()) run_shell("ip netns del " + name_);
+}
+
+void temporary_netns::run(const std::function<void()>& fn) const {
+    std::thread inside([&] {
+        auto entered = core::enter_netns(name_);
+        if (!entered) {
+            ADD_FAILURE() << "cannot enter " << name_ << ": " << entered.error().message();
+            return;
+        }
+        fn();
+    });
+    inside.join();
+}
+
+bool temporary_netns::set_sysctl(std::string_view name, std::string_view value) const {
+    bool ok = false;
+    run([&] {
+        std::ofstream out(core::sysctl_path(name));
+        out << value << '\n';
+        out.flush();
+        ok = static_cast<bool>(out);
+    });
+    return ok;
+}
+
+}  // namespace waitless::test
