@@ -1,4 +1,5 @@
 // waitless: one executable, one subcommand per part of the toolkit.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <vector>
@@ -20,13 +21,28 @@ void enter_netns_or_throw(const std::string& name) {
 
 int main(int argc, char** argv) {
     using namespace waitless::app;
-    CLI::App app{"waitless: find where TIME_WAIT comes from, and keep connections alive so it "
-                 "does not pile up"};
+    CLI::App app{
+        "waitless: find where TIME_WAIT comes from, and keep connections alive so it "
+        "does not pile up"};
     app.set_version_flag("--version", std::string("waitless ") + WAITLESS_VERSION);
     app.require_subcommand(1);
     app.fallthrough(false);
 
     const std::vector<command> commands = {add_stat(app), add_doctor(app)};
+
+    // CLI11 reports a mistyped command or a stray top-level flag as "a subcommand is
+    // required"; name the word the user typed instead.
+    if (argc > 1) {
+        const std::string first = argv[1];
+        const bool known = std::ranges::any_of(
+            commands, [&](const command& c) { return c.cli->check_name(first); });
+        const bool top_level_flag = first == "--help" || first == "-h" || first == "--version";
+        if (!known && !top_level_flag) {
+            std::fprintf(stderr, "waitless: error: unknown %s '%s' (commands: stat, doctor)\n",
+                         first.starts_with('-') ? "option" : "command", first.c_str());
+            return exit_could_not_run;
+        }
+    }
 
     try {
         app.parse(argc, argv);

@@ -36,14 +36,14 @@ CLI::Validator parsed_by(Parse parse, std::string what) {
 
 census::options census_options(const stat_flags& flags) {
     census::options opts;
-    if (!flags.destination.empty()) opts.destination = *core::address_filter::parse(flags.destination);
+    if (!flags.destination.empty())
+        opts.destination = *core::address_filter::parse(flags.destination);
     if (!flags.port.empty()) opts.port = *core::parse_port(flags.port);
     opts.rate_window_s = flags.window_s;
     return opts;
 }
 
-void print_once(const census::snapshot& s, const stat_flags& flags, bool top_given,
-                bool watching) {
+void print_once(const census::snapshot& s, const stat_flags& flags, bool top_given, bool watching) {
     // Machine formats list every row unless --top was given; the table shows the top 10.
     const std::size_t rows = top_given ? flags.top : census::all_rows;
     std::string out;
@@ -67,10 +67,13 @@ int run_stat(const stat_flags& flags, bool top_given) {
     for (std::size_t round = 0;; ++round) {
         auto snapshot = census::take_snapshot(opts);
         if (!snapshot) {
-            throw usage_error("cannot take the socket census (netlink NETLINK_SOCK_DIAG and "
-                              "/proc/sys/net): " + snapshot.error().message());
+            throw usage_error(
+                "cannot take the socket census (netlink NETLINK_SOCK_DIAG and "
+                "/proc/sys/net): " +
+                snapshot.error().message());
         }
-        if (watching && round > 0 && !flags.json && !flags.prometheus && ::isatty(STDOUT_FILENO) != 1) {
+        if (watching && round > 0 && !flags.json && !flags.prometheus &&
+            ::isatty(STDOUT_FILENO) != 1) {
             std::fputs("\n", stdout);
         }
         print_once(*snapshot, flags, top_given, watching);
@@ -83,8 +86,9 @@ int run_stat(const stat_flags& flags, bool top_given) {
 
 command add_stat(CLI::App& parent) {
     auto* cli = parent.add_subcommand(
-        "stat", "Socket census: TIME_WAIT per destination with its port budget, close rate and "
-                "time to exhaustion");
+        "stat",
+        "Socket census: TIME_WAIT per destination with its port budget, close rate and "
+        "time to exhaustion");
     auto flags = std::make_shared<stat_flags>();
     auto* json = cli->add_flag("--json", flags->json, "Print JSON");
     auto* prometheus = cli->add_flag("--prometheus", flags->prometheus,

@@ -12,7 +12,8 @@ bool same_address(const core::ip_address& a, const core::ip_address& b) {
 
 }  // namespace
 
-std::size_t aggregator::destination_key_hash::operator()(const destination_key& key) const noexcept {
+std::size_t aggregator::destination_key_hash::operator()(
+    const destination_key& key) const noexcept {
     const std::hash<core::ip_address> hash;
     return hash(key.local_ip) * 31u + hash(key.remote_ip) * 17u + key.remote_port;
 }
@@ -49,8 +50,8 @@ void aggregator::add_listener(const socket_record& record) {
             return;
         }
     }
-    listeners_.push_back({record.local_ip, record.local_port, 0, record.send_queue,
-                          record.receive_queue});
+    listeners_.push_back(
+        {record.local_ip, record.local_port, 0, record.send_queue, record.receive_queue});
 }
 
 listener* aggregator::listener_for(const socket_record& record) {
@@ -127,10 +128,9 @@ snapshot aggregator::finish() && {
     const double window_s = window_ms_ / 1000.0;
     snapshot_.destinations.reserve(destinations_.size());
     for (const auto& [key, counts] : destinations_) {
-        snapshot_.destinations.push_back(derive(key.local_ip, key.remote_ip, key.remote_port,
-                                                counts.time_wait, counts.active,
-                                                counts.created_in_window,
-                                                counts.expiring_in_window, settings_, window_s));
+        snapshot_.destinations.push_back(
+            derive(key.local_ip, key.remote_ip, key.remote_port, counts.time_wait, counts.active,
+                   counts.created_in_window, counts.expiring_in_window, settings_, window_s));
     }
     std::ranges::sort(snapshot_.destinations, [](const destination& a, const destination& b) {
         if (a.occupancy != b.occupancy) return a.occupancy > b.occupancy;

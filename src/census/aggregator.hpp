@@ -10,7 +10,7 @@
 namespace waitless::census::detail {
 
 class aggregator {
-public:
+  public:
     aggregator(kernel_settings settings, const options& opts);
 
     // Listeners first: they decide which sockets are server-side.
@@ -18,7 +18,7 @@ public:
     void add(const socket_record& record);
     snapshot finish() &&;
 
-private:
+  private:
     struct destination_key {
         core::ip_address local_ip;
         core::ip_address remote_ip;
@@ -43,7 +43,7 @@ private:
     options options_;
     std::uint32_t window_ms_;
     snapshot snapshot_;
-    std::vector<listener> listeners_;  // few: a linear scan beats hashing
+    std::vector<listener> listeners_;   // few: a linear scan beats hashing
     std::vector<bool> listening_port_;  // indexed by port: a quick "no listener here"
     std::unordered_map<destination_key, destination_counts, destination_key_hash> destinations_;
 };

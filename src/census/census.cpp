@@ -9,18 +9,30 @@ namespace waitless::census {
 
 std::string_view state_name(tcp_state state) {
     switch (state) {
-        case tcp_state::established: return "established";
-        case tcp_state::syn_sent: return "syn_sent";
-        case tcp_state::syn_recv: return "syn_recv";
-        case tcp_state::fin_wait1: return "fin_wait1";
-        case tcp_state::fin_wait2: return "fin_wait2";
-        case tcp_state::time_wait: return "time_wait";
-        case tcp_state::close: return "close";
-        case tcp_state::close_wait: return "close_wait";
-        case tcp_state::last_ack: return "last_ack";
-        case tcp_state::listen: return "listen";
-        case tcp_state::closing: return "closing";
-        case tcp_state::new_syn_recv: return "new_syn_recv";
+        case tcp_state::established:
+            return "established";
+        case tcp_state::syn_sent:
+            return "syn_sent";
+        case tcp_state::syn_recv:
+            return "syn_recv";
+        case tcp_state::fin_wait1:
+            return "fin_wait1";
+        case tcp_state::fin_wait2:
+            return "fin_wait2";
+        case tcp_state::time_wait:
+            return "time_wait";
+        case tcp_state::close:
+            return "close";
+        case tcp_state::close_wait:
+            return "close_wait";
+        case tcp_state::last_ack:
+            return "last_ack";
+        case tcp_state::listen:
+            return "listen";
+        case tcp_state::closing:
+            return "closing";
+        case tcp_state::new_syn_recv:
+            return "new_syn_recv";
     }
     return "unknown";
 }

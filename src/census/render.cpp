@@ -89,7 +89,8 @@ nlohmann::json to_json(const snapshot& s, std::size_t top) {
 std::string to_prometheus(const snapshot& s, std::size_t top) {
     std::string out;
     auto metric = [&](std::string_view name, std::string_view type, std::string_view help) {
-        out += fmt::format("# HELP waitless_{} {}\n# TYPE waitless_{} {}\n", name, help, name, type);
+        out +=
+            fmt::format("# HELP waitless_{} {}\n# TYPE waitless_{} {}\n", name, help, name, type);
     };
     metric("tcp_sockets", "gauge", "TCP sockets by state.");
     for (std::size_t i = 1; i < tcp_state_count; ++i) {
@@ -147,8 +148,9 @@ std::string to_prometheus(const snapshot& s, std::size_t top) {
     metric("listener_time_wait_sockets", "gauge", "Server-side TIME_WAIT per listening socket.");
     for (std::size_t i = 0; i < std::min(top, s.listeners.size()); ++i) {
         const auto& l = s.listeners[i];
-        out += fmt::format("waitless_listener_time_wait_sockets{{local_ip=\"{}\",local_port=\"{}\"}} {}\n",
-                           label_value(l.local_ip.to_string()), l.local_port, l.time_wait);
+        out += fmt::format(
+            "waitless_listener_time_wait_sockets{{local_ip=\"{}\",local_port=\"{}\"}} {}\n",
+            label_value(l.local_ip.to_string()), l.local_port, l.time_wait);
     }
     return out;
 }
@@ -169,11 +171,11 @@ std::string to_table(const snapshot& s, std::size_t top, bool colour) {
     }
     out += fmt::format("{}TCP sockets{}: {} ({})\n", bold, reset, total,
                        by_state.empty() ? "none" : by_state);
-    out += fmt::format("{}TIME_WAIT{}: {} (client-side {}, server-side {}); expiring within",
-                       bold, reset, s.time_wait, s.time_wait_client, s.time_wait_server);
+    out += fmt::format("{}TIME_WAIT{}: {} (client-side {}, server-side {}); expiring within", bold,
+                       reset, s.time_wait, s.time_wait_client, s.time_wait_server);
     for (std::size_t i = 0; i < expiry_buckets_s.size(); ++i) {
-        out += fmt::format("{} {}s: {}", i == 0 ? "" : ",", expiry_buckets_s[i],
-                           s.expiring_within[i]);
+        out +=
+            fmt::format("{} {}s: {}", i == 0 ? "" : ",", expiry_buckets_s[i], s.expiring_within[i]);
     }
     out += fmt::format("\nPorts: range {}-{}, {} usable; tcp_tw_reuse={}, tcp_timestamps={}\n",
                        s.settings.port_range.first, s.settings.port_range.last,
@@ -189,11 +191,11 @@ std::string to_table(const snapshot& s, std::size_t top, bool colour) {
         const auto exhaustion = d.seconds_to_exhaustion
                                     ? fmt::format("{:.1f}s", *d.seconds_to_exhaustion)
                                     : std::string("-");
-        out += fmt::format("{}{:<46} {:>9} {:>7} {:>7} {:>8.1f}% {:>9.1f} {:>5} {:>11}{}\n", tint,
-                           d.local_ip.to_string() + " -> " + endpoint(d.remote_ip, d.remote_port),
-                           d.time_wait, d.active, d.usable_ports, d.occupancy * 100,
-                           d.closes_per_s, d.reuse_applies ? "yes" : "no", exhaustion,
-                           colour && *tint ? reset : "");
+        out +=
+            fmt::format("{}{:<46} {:>9} {:>7} {:>7} {:>8.1f}% {:>9.1f} {:>5} {:>11}{}\n", tint,
+                        d.local_ip.to_string() + " -> " + endpoint(d.remote_ip, d.remote_port),
+                        d.time_wait, d.active, d.usable_ports, d.occupancy * 100, d.closes_per_s,
+                        d.reuse_applies ? "yes" : "no", exhaustion, colour && *tint ? reset : "");
     }
     if (s.destinations.empty()) out += "(no client-side connections)\n";
     if (s.destinations.size() > top) {

@@ -75,22 +75,22 @@ result<std::size_t> sock_diag_socket::receive() {
     }
 }
 
-result<sock_diag_socket::step> sock_diag_socket::parse(std::span<const std::uint8_t> message,
-                                                       int family, socket_record& record) {
+result<diag_step> parse_diag_message(std::span<const std::uint8_t> message, int family,
+                                     std::uint32_t sequence, socket_record& record) {
     nlmsghdr header;
     if (message.size() < sizeof header) return malformed();
     std::memcpy(&header, message.data(), sizeof header);
     if (header.nlmsg_len < sizeof header || header.nlmsg_len > message.size()) return malformed();
-    if (header.nlmsg_seq != sequence_) return step::skip;  // a reply to an earlier request
-    if (header.nlmsg_type == NLMSG_DONE) return step::done;
+    if (header.nlmsg_seq != sequence) return diag_step::skip;  // a reply to an earlier request
+    if (header.nlmsg_type == NLMSG_DONE) return diag_step::done;
     if (header.nlmsg_type == NLMSG_ERROR) {
         nlmsgerr error;
         if (header.nlmsg_len < NLMSG_LENGTH(sizeof error)) return malformed();
         std::memcpy(&error, message.data() + NLMSG_HDRLEN, sizeof error);
-        if (error.error == 0) return step::done;
+        if (error.error == 0) return diag_step::done;
         return std::unexpected(std::error_code(-error.error, std::system_category()));
     }
-    if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY) return step::skip;
+    if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY) return diag_step::skip;
     inet_diag_msg diag;
     if (header.nlmsg_len < NLMSG_LENGTH(sizeof diag)) return malformed();
     std::memcpy(&diag, message.data() + NLMSG_HDRLEN, sizeof diag);
@@ -114,7 +114,7 @@ result<sock_diag_socket::step> sock_diag_socket::parse(std::span<const std::uint
     record.expires_ms = diag.idiag_expires;
     record.receive_queue = diag.idiag_rqueue;
     record.send_queue = diag.idiag_wqueue;
-    return step::record;
+    return diag_step::record;
 }
 
 }  // namespace waitless::census::detail

@@ -9,9 +9,18 @@
 
 namespace waitless::census::detail {
 
+// What one netlink message of a dump turned out to be.
+enum class diag_step { record, skip, done };
+
+// Checks one netlink message of a TCP dump reply for `family` and request `sequence`: a
+// record (filled in), a message to skip, or the end. Malformed replies are errors, never
+// read past `message`.
+result<diag_step> parse_diag_message(std::span<const std::uint8_t> message, int family,
+                                     std::uint32_t sequence, socket_record& record);
+
 // A netlink socket for sock_diag requests; closes itself.
 class sock_diag_socket {
-public:
+  public:
     static result<sock_diag_socket> open();
     sock_diag_socket(sock_diag_socket&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
     sock_diag_socket& operator=(sock_diag_socket&&) = delete;
@@ -22,16 +31,11 @@ public:
     template <class OnRecord>
     result<void> dump(int family, std::uint32_t states, OnRecord&& on_record);
 
-private:
+  private:
     explicit sock_diag_socket(int fd) : fd_(fd) {}
     result<void> send_request(int family, std::uint32_t states);
     // Receives one datagram into buffer_; its length, 0 never (an empty read is an error).
     result<std::size_t> receive();
-
-    // Outcome of one netlink message of a dump.
-    enum class step { record, skip, done };
-    // Checks one message; fills `record` for step::record. Errors on malformed replies.
-    result<step> parse(std::span<const std::uint8_t> message, int family, socket_record& record);
 
     int fd_ = -1;
     std::uint32_t sequence_ = 0;
@@ -47,11 +51,12 @@ result<void> sock_diag_socket::dump(int family, std::uint32_t states, OnRecord&&
         if (!length) return std::unexpected(length.error());
         std::size_t offset = 0;
         while (offset < *length) {
-            auto outcome = parse(std::span(buffer_ + offset, *length - offset), family, record);
+            auto outcome = parse_diag_message(std::span(buffer_ + offset, *length - offset), family,
+                                              sequence_, record);
             if (!outcome) return std::unexpected(outcome.error());
-            if (*outcome == step::done) return {};
-            if (*outcome == step::record) on_record(record);
-            // parse() has validated nlmsg_len against what is left.
+            if (*outcome == diag_step::done) return {};
+            if (*outcome == diag_step::record) on_record(record);
+            // parse_diag_message() has checked nlmsg_len against what is left.
             const auto* header = reinterpret_cast<const std::uint32_t*>(buffer_ + offset);
             offset += (*header + 3u) & ~3u;
         }

@@ -24,10 +24,14 @@ struct core_category final : std::error_category {
     const char* name() const noexcept override { return "waitless.core"; }
     std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-            case errc::malformed_input: return "malformed input";
-            case errc::netns_not_found: return "no such network namespace";
-            case errc::truncated: return "input ended early";
-            case errc::out_of_range: return "value out of range";
+            case errc::malformed_input:
+                return "malformed input";
+            case errc::netns_not_found:
+                return "no such network namespace";
+            case errc::truncated:
+                return "input ended early";
+            case errc::out_of_range:
+                return "value out of range";
         }
         return "unknown core error";
     }

@@ -94,10 +94,13 @@ result<std::vector<port_interval>> parse_port_list(std::string_view text) {
         item = trim(item);
         const auto dash = item.find('-');
         auto first = parse_integer<std::uint32_t>(item.substr(0, dash));
-        auto last = dash == std::string_view::npos ? first
-                                                   : parse_integer<std::uint32_t>(item.substr(dash + 1));
-        if (!first || !last || *first > 65535 || *last > 65535 || *first > *last) return malformed();
-        intervals.push_back({static_cast<std::uint16_t>(*first), static_cast<std::uint16_t>(*last)});
+        auto last = dash == std::string_view::npos
+                        ? first
+                        : parse_integer<std::uint32_t>(item.substr(dash + 1));
+        if (!first || !last || *first > 65535 || *last > 65535 || *first > *last)
+            return malformed();
+        intervals.push_back(
+            {static_cast<std::uint16_t>(*first), static_cast<std::uint16_t>(*last)});
     }
     std::ranges::sort(intervals, {}, &port_interval::first);
     std::vector<port_interval> merged;

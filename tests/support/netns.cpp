@@ -32,8 +32,7 @@ std::optional<temporary_netns> temporary_netns::create(std::string* why_not) {
     return temporary_netns(std::move(name));
 }
 
-temporary_netns::temporary_netns(temporary_netns&& other) noexcept
-    : name_(std::move(other.name_)) {
+temporary_netns::temporary_netns(temporary_netns&& other) noexcept : name_(std::move(other.name_)) {
     other.name_.clear();
 }
 

@@ -9,7 +9,7 @@
 namespace waitless::test {
 
 class temporary_netns {
-public:
+  public:
     // Makes "waitless-test-<pid>-<n>" with lo up. nullopt (and why) when not root or no `ip`.
     static std::optional<temporary_netns> create(std::string* why_not = nullptr);
 
@@ -25,14 +25,14 @@ public:
     // "ip netns exec NAME " to put before a shell command.
     std::string exec_prefix() const { return "ip netns exec " + name_ + " "; }
 
-private:
+  private:
     explicit temporary_netns(std::string name) : name_(std::move(name)) {}
     std::string name_;
 };
 
 // Skips the current test, with the reason, when no namespace can be made.
-#define WAITLESS_NETNS_OR_SKIP(variable)                                     \
-    std::string variable##_why;                                              \
+#define WAITLESS_NETNS_OR_SKIP(variable)                                        \
+    std::string variable##_why;                                                 \
     auto variable = ::waitless::test::temporary_netns::create(&variable##_why); \
     if (!variable) GTEST_SKIP() << variable##_why
 

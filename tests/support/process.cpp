@@ -29,8 +29,7 @@ process_result run_shell(const std::string& command) {
     if (out_fd < 0 || err_fd < 0) return result;
     ::close(out_fd);
     ::close(err_fd);
-    const std::string full =
-        "(" + command + ") >" + out_path + " 2>" + err_path + " </dev/null";
+    const std::string full = "(" + command + ") >" + out_path + " 2>" + err_path + " </dev/null";
     const int status = std::system(full.c_str());
     if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     if (status != -1 && WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);

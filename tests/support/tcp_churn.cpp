@@ -52,7 +52,7 @@ void wait_for_eof(int fd) {
 }  // namespace
 
 churn_result churn(std::size_t count, closer who_closes_first, const std::string& server_ip,
-                   const std::string& client_ip) {
+                   const std::string& client_ip, bool keep_listening) {
     churn_result result;
     sockaddr_storage server{};
     socklen_t server_length = 0;
@@ -61,15 +61,16 @@ churn_result churn(std::size_t count, closer who_closes_first, const std::string
         return result;
     }
     fd_guard listener{::socket(server.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (listener.fd < 0 || ::bind(listener.fd, reinterpret_cast<sockaddr*>(&server), server_length) != 0 ||
+    if (listener.fd < 0 ||
+        ::bind(listener.fd, reinterpret_cast<sockaddr*>(&server), server_length) != 0 ||
         ::listen(listener.fd, 4096) != 0) {
         result.error = std::string("listen: ") + std::strerror(errno);
         return result;
     }
     ::getsockname(listener.fd, reinterpret_cast<sockaddr*>(&server), &server_length);
-    result.server_port = ntohs(server.ss_family == AF_INET
-                                   ? reinterpret_cast<sockaddr_in*>(&server)->sin_port
-                                   : reinterpret_cast<sockaddr_in6*>(&server)->sin6_port);
+    result.server_port =
+        ntohs(server.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&server)->sin_port
+                                          : reinterpret_cast<sockaddr_in6*>(&server)->sin6_port);
 
     constexpr std::size_t batch = 500;
     while (result.completed < count && result.error.empty()) {
@@ -114,6 +115,7 @@ churn_result churn(std::size_t count, closer who_closes_first, const std::string
         }
         result.completed += std::min(clients.size(), accepted.size());
     }
+    if (keep_listening) std::swap(result.listener_fd, listener.fd);
     return result;
 }
 

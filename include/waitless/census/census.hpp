@@ -39,7 +39,7 @@ struct socket_record {
     core::ip_address remote_ip;
     std::uint16_t local_port = 0;
     std::uint16_t remote_port = 0;
-    std::uint32_t expires_ms = 0;  // timer left; for TIME_WAIT, ms left of its 60 s
+    std::uint32_t expires_ms = 0;     // timer left; for TIME_WAIT, ms left of its 60 s
     std::uint32_t receive_queue = 0;  // LISTEN: current accept queue length
     std::uint32_t send_queue = 0;     // LISTEN: the backlog in force
 };
@@ -61,7 +61,7 @@ bool reuse_applies(const kernel_settings& settings, const core::ip_address& loca
 
 struct options {
     std::optional<core::address_filter> destination;  // --dst IP[:PORT] (remote side)
-    std::optional<std::uint16_t> port;                  // --port: local or remote port
+    std::optional<std::uint16_t> port;                // --port: local or remote port
     double rate_window_s = 10.0;  // closes_per_s counts TIME_WAIT sockets younger than this
 };
 
@@ -75,8 +75,8 @@ struct destination {
     std::uint32_t time_wait = 0;
     std::uint32_t active = 0;
     std::uint32_t usable_ports = 0;
-    double occupancy = 0;     // (time_wait + active) / usable_ports
-    double closes_per_s = 0;  // TIME_WAIT created within the rate window / window
+    double occupancy = 0;       // (time_wait + active) / usable_ports
+    double closes_per_s = 0;    // TIME_WAIT created within the rate window / window
     double expiries_per_s = 0;  // TIME_WAIT expiring within the rate window / window
     bool reuse_applies = false;
     std::optional<double> seconds_to_exhaustion;  // none: not heading there, or reuse applies

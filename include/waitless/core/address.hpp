@@ -13,7 +13,7 @@
 namespace waitless::core {
 
 struct ip_address {
-    int family = 0;                      // AF_INET or AF_INET6; 0 means unset
+    int family = 0;                        // AF_INET or AF_INET6; 0 means unset
     std::array<std::uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4
 
     static ip_address v4(std::uint32_t network_order);

@@ -40,8 +40,7 @@ TEST(IpAddress, UnspecifiedAndHashing) {
     EXPECT_TRUE(ip_address::parse("::")->is_unspecified());
     EXPECT_FALSE(ip_address{}.is_unspecified());
     std::unordered_set<ip_address> set{*ip_address::parse("10.0.0.1"),
-                                       *ip_address::parse("10.0.0.1"),
-                                       *ip_address::parse("::1")};
+                                       *ip_address::parse("10.0.0.1"), *ip_address::parse("::1")};
     EXPECT_EQ(set.size(), 2u);
 }
 
@@ -62,9 +61,9 @@ TEST(AddressFilter, ParsesAddressWithOptionalPort) {
 }
 
 TEST(AddressFilter, RejectsMalformedFilters) {
-    for (const char* bad : {"", "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:+80",
-                            "10.0.0.1:80x", "[::1", "[::1]80", "[10.0.0.1]:80", "host:80",
-                            ":80", "10.0.0.1:-1"}) {
+    for (const char* bad :
+         {"", "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:+80", "10.0.0.1:80x", "[::1",
+          "[::1]80", "[10.0.0.1]:80", "host:80", ":80", "10.0.0.1:-1"}) {
         EXPECT_FALSE(address_filter::parse(bad)) << bad;
     }
 }
