@@ -8,10 +8,15 @@
 
 namespace waitless::core {
 
-std::string netns_path(std::string_view name) { return "/run/netns/" + std::string(name); }
+std::string netns_path(std::string_view name) {
+    if (name.starts_with('/')) return std::string(name);
+    return "/run/netns/" + std::string(name);
+}
 
 result<void> enter_netns(std::string_view name) {
-    if (name.empty() || name.find('/') != std::string_view::npos || name == "." || name == "..") {
+    const bool path = name.starts_with('/');
+    if (name.empty() ||
+        (!path && (name.find('/') != std::string_view::npos || name == "." || name == ".."))) {
         return std::unexpected(make_error_code(errc::netns_not_found));
     }
     const int fd = ::open(netns_path(name).c_str(), O_RDONLY | O_CLOEXEC);
@@ -19,6 +24,7 @@ result<void> enter_netns(std::string_view name) {
         if (errno == ENOENT) return std::unexpected(make_error_code(errc::netns_not_found));
         return std::unexpected(last_system_error());
     }
+    // EINVAL: the file is not a network namespace.
     const int rc = ::setns(fd, CLONE_NEWNET);
     const auto error = last_system_error();
     ::close(fd);

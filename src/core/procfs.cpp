@@ -51,6 +51,10 @@ result<std::string> read_file(const std::string& path) {
     return std::move(content).str();
 }
 
+std::string proc_net_path(std::string_view name) {
+    return "/proc/thread-self/net/" + std::string(name);
+}
+
 std::string sysctl_path(std::string_view name) {
     std::string path = "/proc/sys/";
     path.reserve(path.size() + name.size());
@@ -153,8 +157,8 @@ result<counter_table> parse_counter_table(std::string_view text) {
 
 result<counter_table> read_tcp_counters() {
     counter_table merged;
-    for (const char* path : {"/proc/net/snmp", "/proc/net/netstat"}) {
-        auto text = read_file(path);
+    for (const char* name : {"snmp", "netstat"}) {
+        auto text = read_file(proc_net_path(name));
         if (!text) return std::unexpected(text.error());
         auto table = parse_counter_table(*text);
         if (!table) return std::unexpected(table.error());

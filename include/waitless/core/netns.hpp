@@ -8,7 +8,8 @@
 
 namespace waitless::core {
 
-// The file that names the namespace: /run/netns/NAME.
+// The file that names the namespace: /run/netns/NAME, or NAME itself when it is an absolute
+// path such as /proc/PID/ns/net (a container's namespace, by one of its processes).
 std::string netns_path(std::string_view name);
 
 // Moves the calling thread into the namespace. Sockets opened and /proc/sys/net, /proc/net

@@ -14,6 +14,10 @@ namespace waitless::core {
 // The whole content of a (small) file, such as one under /proc.
 result<std::string> read_file(const std::string& path);
 
+// "netstat" -> "/proc/thread-self/net/netstat": the calling thread's network namespace.
+// (/proc/net follows the process's first thread, which a thread in setns() has left.)
+std::string proc_net_path(std::string_view name);
+
 // "net.ipv4.tcp_tw_reuse" -> "/proc/sys/net/ipv4/tcp_tw_reuse".
 std::string sysctl_path(std::string_view name);
 // The value of a sysctl, whitespace-trimmed. Reads the calling thread's network namespace.
@@ -43,7 +47,7 @@ bool contains(const std::vector<port_interval>& intervals, std::uint16_t port);
 // "Prefix: Name1 Name2" then "Prefix: v1 v2". Keys are "Prefix.Name", e.g. "TcpExt.TW".
 using counter_table = std::map<std::string, std::int64_t, std::less<>>;
 result<counter_table> parse_counter_table(std::string_view text);
-// /proc/net/netstat and /proc/net/snmp of the calling thread's network namespace, merged.
+// netstat and snmp of the calling thread's network namespace (proc_net_path), merged.
 result<counter_table> read_tcp_counters();
 
 }  // namespace waitless::core
