@@ -1,0 +1,102 @@
+// A strict, incremental, zero-copy HTTP/1.1 parser for requests and responses.
+//
+// The caller owns the buffer. parse() looks at the unconsumed bytes, returns one step and
+// how many bytes it used; the caller drops those bytes (after it is done with a head, whose
+// views point into them) and calls again. Strict per RFC 9110/9112: whatever could let two
+// parsers disagree on where a message ends is an error, and the connection must be closed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include "waitless/core/error.hpp"
+#include "waitless/http/error.hpp"
+#include "waitless/http/message.hpp"
+
+namespace waitless::http {
+
+struct parser_limits {
+    std::size_t max_start_line = 8 * 1024;  // request or status line
+    std::size_t max_head = 16 * 1024;       // start line and header fields (or trailers)
+    std::size_t max_headers = 100;          // header (or trailer) fields
+    std::size_t max_chunk_line = 1024;      // chunk size with its extensions
+    std::uint64_t max_body = std::numeric_limits<std::uint64_t>::max();
+    bool simd = true;  // scan 16 bytes at a time where the CPU can (tests turn it off)
+};
+
+enum class parser_kind { request, response };
+
+class parser {
+  public:
+    enum class event {
+        need_more,  // nothing complete yet: read more, keep the unconsumed bytes
+        head,       // head() is ready; its views point into the bytes just consumed
+        body,       // step::body holds body bytes (views into the input)
+        end,        // the message is complete; the parser is ready for the next one
+    };
+    struct step {
+        event what = event::need_more;
+        std::size_t consumed = 0;
+        std::string_view body;
+    };
+
+    explicit parser(parser_kind kind, parser_limits limits = {});
+
+    // For a response parser: the request it answers was HEAD, so it has no body.
+    void expect_response_to_head(bool yes) { response_to_head_ = yes; }
+
+    result<step> parse(std::string_view data);
+    // The peer closed the connection: true if that ended a close-delimited body, false if no
+    // message was in progress, partial_message if one was cut short.
+    result<bool> finish();
+
+    const message_head& head() const { return head_; }
+    // The trailer fields of a chunked message, valid at event::end within the same input.
+    std::span<const header_field> trailers() const { return trailers_; }
+    // Whether bytes of a message have been taken (the connection is not between messages).
+    bool in_message() const;
+    std::uint64_t body_received() const { return body_received_; }
+
+  private:
+    enum class state {
+        start,
+        body_length,
+        chunk_line,
+        chunk_data,
+        chunk_data_end,
+        trailers,
+        until_close,
+        done,
+        ended
+    };
+
+    result<step> parse_head(std::string_view data);
+    result<void> parse_start_line(std::string_view line);
+    result<void> parse_request_line(std::string_view line);
+    result<void> parse_status_line(std::string_view line);
+    // Header fields of `section` (CRLF-terminated lines, no final empty line) into `out`.
+    result<void> parse_fields(std::string_view section, std::vector<header_field>& out,
+                              bool first_is_start);
+    result<void> decide_framing();
+    result<step> parse_chunk_line(std::string_view data);
+    result<step> parse_trailers(std::string_view data);
+    // Where the header section that starts at data[0] ends (after its empty line), or 0.
+    result<std::size_t> find_section_end(std::string_view data, std::size_t limit, errc too_large);
+    void start_next_message();
+
+    parser_kind kind_;
+    parser_limits limits_;
+    bool response_to_head_ = false;
+    state state_ = state::start;
+    std::size_t scanned_ = 0;  // bytes of an incomplete head already checked
+    message_head head_;
+    std::vector<header_field> fields_;    // reserved once: no allocation per message
+    std::vector<header_field> trailers_;  // likewise
+    std::uint64_t remaining_ = 0;         // of the body or of the current chunk
+    std::uint64_t body_received_ = 0;
+};
+
+}  // namespace waitless::http

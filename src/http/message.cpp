@@ -1,0 +1,45 @@
+#include "waitless/http/message.hpp"
+
+namespace waitless::http {
+namespace {
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+std::optional<std::string_view> message_head::find(std::string_view name) const {
+    for (const auto& field : headers) {
+        if (iequals(field.name, name)) return field.value;
+    }
+    return std::nullopt;
+}
+
+bool message_head::has_token(std::string_view name, std::string_view token) const {
+    for (const auto& field : headers) {
+        if (!iequals(field.name, name)) continue;
+        std::string_view list = field.value;
+        while (!list.empty()) {
+            const auto comma = list.find(',');
+            if (iequals(trim(list.substr(0, comma)), token)) return true;
+            if (comma == std::string_view::npos) break;
+            list.remove_prefix(comma + 1);
+        }
+    }
+    return false;
+}
+
+}  // namespace waitless::http

@@ -1,0 +1,58 @@
+// The 16-byte scans agree with the byte-at-a-time ones on every byte value and position.
+#include "http/scan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace waitless::http::detail {
+namespace {
+
+TEST(Scan, SimdAndScalarAgreeOnEveryByteAtEveryPosition) {
+    for (int byte = 0; byte < 256; ++byte) {
+        for (std::size_t length : {1u, 15u, 16u, 17u, 31u, 32u, 33u, 100u}) {
+            for (std::size_t at = 0; at < length; at += (length > 20 ? 7 : 1)) {
+                std::string text(length, 'a');
+                text[at] = static_cast<char>(byte);
+                const char* b = text.data();
+                const char* e = b + text.size();
+                ASSERT_EQ(find_field_control_simd(b, e), find_field_control_scalar(b, e))
+                    << byte << " at " << at << " of " << length;
+                ASSERT_EQ(find_target_end_simd(b, e), find_target_end_scalar(b, e))
+                    << byte << " at " << at << " of " << length;
+            }
+        }
+    }
+}
+
+TEST(Scan, ClassesFollowTheRfc) {
+    EXPECT_FALSE(is_field_control('\t'));
+    EXPECT_TRUE(is_field_control('\r'));
+    EXPECT_TRUE(is_field_control('\0'));
+    EXPECT_TRUE(is_field_control('\x7f'));
+    EXPECT_FALSE(is_field_control('\x80'));  // obs-text is allowed in values
+    EXPECT_TRUE(ends_target(' '));
+    EXPECT_TRUE(ends_target('\x80'));
+    EXPECT_FALSE(ends_target('~'));
+    EXPECT_TRUE(is_token_char('!'));
+    EXPECT_FALSE(is_token_char('('));
+    EXPECT_FALSE(is_token_char(':'));
+}
+
+TEST(Scan, RandomInputsAgree) {
+    std::mt19937 random(42);
+    for (int round = 0; round < 2000; ++round) {
+        std::string text(random() % 80, 'x');
+        for (auto& c : text) c = static_cast<char>(0x20 + random() % 0x60);
+        if (!text.empty() && random() % 2)
+            text[random() % text.size()] = static_cast<char>(random() % 256);
+        const char* b = text.data();
+        const char* e = b + text.size();
+        ASSERT_EQ(find_field_control_simd(b, e), find_field_control_scalar(b, e)) << text;
+        ASSERT_EQ(find_target_end_simd(b, e), find_target_end_scalar(b, e)) << text;
+    }
+}
+
+}  // namespace
+}  // namespace waitless::http::detail
