@@ -8,10 +8,9 @@ namespace waitless {
 
 std::error_code last_system_error() { return {errno, std::system_category()}; }
 
-void assert_failed(std::string_view condition, std::source_location where) {
-    std::fprintf(stderr, "waitless: invariant failed: %.*s at %s:%u\n",
-                 static_cast<int>(condition.size()), condition.data(), where.file_name(),
-                 static_cast<unsigned>(where.line()));
+void assert_failed(std::string_view condition, const char* file, int line) {
+    std::fprintf(stderr, "waitless: invariant failed: %.*s at %s:%d\n",
+                 static_cast<int>(condition.size()), condition.data(), file, line);
     std::abort();
 }
 

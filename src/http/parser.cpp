@@ -67,8 +67,8 @@ result<std::size_t> parser::find_section_end(std::string_view data, std::size_t 
     scanned_ = searchable;
     if (data.size() >= limit) return fail(too_large);
     // The first line alone may not outgrow its own limit while we wait for its end.
-    if (state_ == state::start && std::memchr(begin, '\n', searchable) == nullptr &&
-        data.size() > limits_.max_start_line) {
+    if (state_ == state::start && data.size() > limits_.max_start_line &&
+        std::memchr(begin, '\n', searchable) == nullptr) {
         return fail(kind_ == parser_kind::request ? errc::start_line_too_long
                                                   : errc::bad_status_line);
     }

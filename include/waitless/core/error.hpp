@@ -2,7 +2,6 @@
 #pragma once
 
 #include <expected>
-#include <source_location>
 #include <string_view>
 #include <system_error>
 
@@ -15,8 +14,8 @@ using result = std::expected<T, std::error_code>;
 // The error of the last failed system call, as a std::error_code.
 std::error_code last_system_error();
 
-[[noreturn]] void assert_failed(std::string_view condition,
-                                std::source_location where = std::source_location::current());
+// (file and line rather than std::source_location: clang 14, used for fuzzing, lacks it)
+[[noreturn]] void assert_failed(std::string_view condition, const char* file, int line);
 
 }  // namespace waitless
 
@@ -39,4 +38,4 @@ struct std::is_error_code_enum<waitless::core::errc> : std::true_type {};
 
 // An invariant: fatal in every build type, unlike assert().
 #define WAITLESS_ASSERT(condition) \
-    ((condition) ? static_cast<void>(0) : ::waitless::assert_failed(#condition))
+    ((condition) ? static_cast<void>(0) : ::waitless::assert_failed(#condition, __FILE__, __LINE__))
