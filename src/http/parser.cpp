@@ -53,6 +53,12 @@ void parser::start_next_message() {
 result<std::size_t> parser::find_section_end(std::string_view data, std::size_t limit,
                                              errc too_large) {
     const char* begin = data.data();
+    // A start line past its own limit is that error (414), whatever else is too large.
+    if (state_ == state::start && data.size() > limits_.max_start_line &&
+        std::memchr(begin, '\n', limits_.max_start_line + 1) == nullptr) {
+        return fail(kind_ == parser_kind::request ? errc::start_line_too_long
+                                                  : errc::bad_status_line);
+    }
     std::size_t from = scanned_;
     const std::size_t searchable = std::min(data.size(), limit);
     while (from < searchable) {
@@ -66,12 +72,6 @@ result<std::size_t> parser::find_section_end(std::string_view data, std::size_t 
     }
     scanned_ = searchable;
     if (data.size() >= limit) return fail(too_large);
-    // The first line alone may not outgrow its own limit while we wait for its end.
-    if (state_ == state::start && data.size() > limits_.max_start_line &&
-        std::memchr(begin, '\n', searchable) == nullptr) {
-        return fail(kind_ == parser_kind::request ? errc::start_line_too_long
-                                                  : errc::bad_status_line);
-    }
     return 0;
 }
 

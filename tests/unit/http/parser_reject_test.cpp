@@ -158,6 +158,9 @@ TEST(ParserLimits, StartLineHeadCountChunkLineAndBody) {
     EXPECT_EQ(feed("GET /" + long_target + " HTTP/1.1\r\nHost: h\r\n\r\n").error,
               errc::start_line_too_long);
     EXPECT_EQ(feed("GET /" + long_target).error, errc::start_line_too_long);  // still waiting
+    // Longer than the whole head limit too: still the start line's error.
+    EXPECT_EQ(feed("GET /" + std::string(17000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n").error,
+              errc::start_line_too_long);
     EXPECT_EQ(feed(get + "X-Big: " + std::string(20000, 'b') + "\r\n\r\n").error,
               errc::head_too_large);
     std::string many = get;

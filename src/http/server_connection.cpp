@@ -1,0 +1,468 @@
+// A server connection: parse, run the exchanges in order, write a batch of responses at once,
+// and close by the policy so that the TIME_WAIT lands where it should.
+#include "http/server_connection.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <algorithm>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <charconv>
+#include <cstring>
+
+#include "waitless/http/error.hpp"
+#include "waitless/net/close.hpp"
+
+namespace waitless::http::detail {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+void append_number(std::string& out, std::uint64_t n, int base = 10) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, n, base);
+    out.append(digits, r.ptr);
+}
+
+bool bodyless_status(int status) { return status < 200 || status == 204 || status == 304; }
+
+std::unexpected<std::error_code> failure(std::errc e) {
+    return std::unexpected(std::make_error_code(e));
+}
+
+}  // namespace
+
+connection::connection(worker& owner, net::socket socket, bool tcp)
+    : owner_(owner),
+      socket_(std::move(socket)),
+      tcp_(tcp),
+      parser_(parser_kind::request, owner.options().limits),
+      buffer_(),
+      capacity_(std::max(owner.options().read_buffer, owner.options().limits.max_head + 4096)) {
+    buffer_.reset(new char[capacity_]);
+    deadline.item = this;
+    out_.reserve(4096);
+    owner_.watch_socket(socket_.native_handle(), ready_);
+}
+
+connection::~connection() {
+    deadline.unlink();
+    ready_.cancel();
+    owner_.forget(*this);
+}
+
+void connection::expire() {
+    if (interrupt_ == interrupt::none) interrupt_ = interrupt::timeout;
+    ready_.cancel();
+}
+
+void connection::stop_if_idle() {
+    if (!idle_wait_) return;
+    interrupt_ = interrupt::shutdown;
+    ready_.cancel();
+}
+
+void connection::force_close() {
+    interrupt_ = interrupt::forced;
+    ready_.cancel();
+}
+
+asio::awaitable<bool> connection::wait_ready(bool for_write, timeout_kind kind) {
+    const bool had_deadline = deadline.armed();
+    owner_.watch(deadline, kind);
+    co_await ready_.async_wait(for_write, use_tuple);
+    // A head and a close wait keep their deadline across waits; other waits have their own.
+    if (!had_deadline && kind != timeout_kind::header && kind != timeout_kind::close_wait) {
+        disarm();
+    }
+    co_return interrupt_ == interrupt::none;
+}
+
+asio::awaitable<connection::read_status> connection::read_more(timeout_kind kind) {
+    auto interrupted = [this] {
+        switch (interrupt_) {
+            case interrupt::timeout:
+                return read_status::timeout;
+            case interrupt::shutdown:
+                return read_status::stopped;
+            default:
+                return read_status::failed;
+        }
+    };
+    const int fd = socket_.native_handle();
+    for (;;) {
+        if (interrupt_ != interrupt::none) co_return interrupted();
+        if (!ready_.readable) {
+            sync_reads_ = 0;
+            if (!co_await wait_ready(false, kind)) co_return interrupted();
+            continue;
+        }
+        // A client that keeps the socket full would otherwise never let the worker go.
+        if (++sync_reads_ > 16) {
+            sync_reads_ = 0;
+            co_await asio::post(owner_.context().get_executor(), asio::use_awaitable);
+            continue;
+        }
+        const std::size_t space = capacity_ - end_;
+        const auto n = ::recv(fd, buffer_.get() + end_, space, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ready_.readable = false;
+                continue;
+            }
+            co_return read_status::failed;
+        }
+        if (n == 0) co_return read_status::eof;
+        end_ += static_cast<std::size_t>(n);
+        // Short: the socket is empty now, and newer bytes will raise a new edge.
+        if (static_cast<std::size_t>(n) < space) ready_.readable = false;
+        co_return read_status::ok;
+    }
+}
+
+asio::awaitable<bool> connection::flush() {
+    std::size_t sent = 0;
+    const int fd = socket_.native_handle();
+    while (sent < out_.size()) {
+        if (interrupt_ == interrupt::forced) co_return false;
+        if (!ready_.writable) {
+            // The client is slower than we are: wait for it, within the io timeout (or the
+            // deadline of the head being read).
+            const auto kind = deadline.armed() ? timeout_kind::header : timeout_kind::io;
+            if (!co_await wait_ready(true, kind)) co_return false;
+            continue;
+        }
+        const auto n = ::send(fd, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ready_.writable = false;
+                continue;
+            }
+            co_return false;
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    out_.clear();
+    co_return true;
+}
+
+void connection::make_room() {
+    const std::size_t keep = head_end_;  // the running exchange's head stays where it is
+    if (begin_ == end_) {
+        begin_ = end_ = keep;
+        return;
+    }
+    if (begin_ > keep && capacity_ - end_ < capacity_ / 4) {
+        std::memmove(buffer_.get() + keep, buffer_.get() + begin_, end_ - begin_);
+        end_ -= begin_ - keep;
+        begin_ = keep;
+    }
+}
+
+asio::awaitable<void> connection::run() {
+    close_reason reason = close_reason::peer_gone;
+    for (;;) {
+        auto step = parser_.parse(std::string_view(buffer_.get() + begin_, end_ - begin_));
+        if (!step) {
+            owner_.counters().rejected.add();
+            disarm();
+            response_ = {};
+            reject(status_for(step.error()));
+            reason = close_reason::after_response;
+            break;
+        }
+        begin_ += step->consumed;
+        if (step->what == parser::event::head) {
+            disarm();
+            head_end_ = begin_;
+            co_await handle_exchange();
+            head_end_ = 0;
+            if (begin_ == end_) begin_ = end_ = 0;
+            ++requests_;
+            owner_.counters().requests.add();
+            if (broken_) break;
+            if (!keep_alive_) {
+                reason = close_reason::after_response;
+                break;
+            }
+            // Pipelined responses collect in out_; past the high-water mark the client must
+            // take some before more requests are answered.
+            if (out_.size() >= owner_.options().write_buffer && !co_await flush()) break;
+            continue;
+        }
+        if (step->what != parser::event::need_more) continue;
+        if (begin_ == end_) begin_ = end_ = 0;
+        if (!co_await flush()) break;
+        const bool in_message = parser_.in_message();
+        if (!in_message && owner_.stopping()) {
+            reason = close_reason::idle;
+            break;
+        }
+        make_room();
+        const auto kind = in_message || requests_ == 0 ? timeout_kind::header : timeout_kind::idle;
+        idle_wait_ = !in_message;
+        const auto got = co_await read_more(kind);
+        idle_wait_ = false;
+        if (got == read_status::ok) continue;
+        if (got == read_status::timeout) {
+            disarm();
+            if (in_message) {
+                // A slow client: tell it why, then close like any server-decided close.
+                owner_.counters().header_timeouts.add();
+                response_ = {};
+                reject(408);
+                reason = close_reason::after_response;
+            } else {
+                owner_.counters().idle_timeouts.add();
+                reason = close_reason::idle;
+            }
+        } else if (got == read_status::stopped) {
+            reason = close_reason::idle;
+        } else if (interrupt_ == interrupt::forced) {
+            reason = close_reason::forced;
+        }
+        break;
+    }
+    co_await close(reason);
+}
+
+asio::awaitable<void> connection::handle_exchange() {
+    const auto& head = parser_.head();
+    response_ = {};
+    response_.head_only = head.method == "HEAD";
+    body_done_ = false;
+    continue_sent_ = false;
+    body_error_ = {};
+    keep_alive_ = head.keep_alive;
+    bool threw = false;
+    try {
+        exchange ex(*this);
+        co_await owner_.request_handler()(ex);
+    } catch (...) {
+        threw = true;  // a handler's bug must not take the worker down
+    }
+    if (broken_) co_return;
+    if (!response_.started) {
+        reject(body_error_ ? status_for(body_error_) : 500);
+        co_return;
+    }
+    if (!response_.ended) {
+        if (threw || (!response_.chunked && !response_.until_close)) {
+            broken_ = true;  // a length promised and not met: the client cannot find the end
+            co_return;
+        }
+        end();
+    }
+    if (broken_ || !keep_alive_) co_return;
+    // The next request starts where this body ends: read what the handler left.
+    if (!co_await drain_body()) keep_alive_ = false;
+}
+
+asio::awaitable<bool> connection::drain_body() {
+    std::uint64_t drained = 0;
+    for (;;) {
+        auto piece = co_await read_body();
+        if (!piece) co_return false;
+        if (piece->empty()) co_return true;
+        drained += piece->size();
+        if (drained > owner_.options().drain_limit) co_return false;
+    }
+}
+
+asio::awaitable<result<std::string_view>> connection::read_body() {
+    if (body_done_) co_return std::string_view();
+    if (body_error_) co_return std::unexpected(body_error_);
+    if (broken_) co_return failure(std::errc::connection_aborted);
+    const auto& head = parser_.head();
+    if (head.expect_continue && !continue_sent_ && !response_.started &&
+        head.framing != body_framing::none) {
+        out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        continue_sent_ = true;
+    }
+    for (;;) {
+        auto step = parser_.parse(std::string_view(buffer_.get() + begin_, end_ - begin_));
+        if (!step) {
+            owner_.counters().rejected.add();
+            body_error_ = step.error();
+            co_return std::unexpected(body_error_);
+        }
+        begin_ += step->consumed;
+        if (step->what == parser::event::body) co_return step->body;
+        if (step->what == parser::event::end) {
+            body_done_ = true;
+            co_return std::string_view();
+        }
+        // Whatever the handler wrote goes out before we wait: a streamed echo keeps moving.
+        if (!co_await flush()) {
+            broken_ = true;
+            co_return failure(std::errc::connection_aborted);
+        }
+        make_room();
+        if (end_ == capacity_) {  // trailers that do not fit beside the head
+            body_error_ = make_error_code(errc::head_too_large);
+            co_return std::unexpected(body_error_);
+        }
+        const auto got = co_await read_more(timeout_kind::io);
+        if (got == read_status::ok) continue;
+        broken_ = true;
+        if (got == read_status::eof)
+            co_return std::unexpected(make_error_code(errc::partial_message));
+        co_return failure(got == read_status::timeout ? std::errc::timed_out
+                                                      : std::errc::connection_aborted);
+    }
+}
+
+bool connection::decide_keep_alive(bool length_known) {
+    const auto& head = parser_.head();
+    const auto& options = owner_.options();
+    bool keep = keep_alive_ && !owner_.stopping() &&
+                (options.max_requests == 0 || requests_ + 1 < options.max_requests);
+    if (!body_done_ && head.framing != body_framing::none) {
+        // A body the client was told to hold back (100-continue) may never come, and a long
+        // one is not worth reading just to keep the connection.
+        if (head.expect_continue && !continue_sent_) keep = false;
+        if (head.framing == body_framing::content_length &&
+            head.content_length - parser_.body_received() > options.drain_limit) {
+            keep = false;
+        }
+    }
+    if (!length_known && head.version_minor == 0) keep = false;
+    keep_alive_ = keep;
+    return keep;
+}
+
+void connection::append_connection_fields() {
+    if (!keep_alive_) {
+        out_.append("Connection: close\r\n");
+        return;
+    }
+    if (parser_.head().version_minor == 0) out_.append("Connection: keep-alive\r\n");
+    out_.append(owner_.keep_alive_line());
+}
+
+void connection::send(const prepared_response& response) {
+    WAITLESS_ASSERT(!response_.started);
+    response_.started = response_.ended = true;
+    decide_keep_alive(true);
+    out_.append(response.head());
+    out_.append(owner_.date_line());
+    append_connection_fields();
+    out_.append("\r\n");
+    if (!response_.head_only) out_.append(response.body());
+}
+
+void connection::start(int status, std::span<const header_field> fields,
+                       std::optional<std::uint64_t> content_length) {
+    WAITLESS_ASSERT(!response_.started);
+    response_.started = true;
+    const bool bodyless = bodyless_status(status);
+    if (!content_length && !bodyless) {
+        if (parser_.head().version_minor == 0) {
+            response_.until_close = true;
+        } else {
+            response_.chunked = true;
+        }
+    }
+    decide_keep_alive(content_length.has_value() || bodyless);
+    out_.append("HTTP/1.1 ");
+    append_number(out_, static_cast<std::uint64_t>(status));
+    out_.push_back(' ');
+    out_.append(reason_phrase(status));
+    out_.append("\r\n");
+    for (const auto& field : fields) {
+        out_.append(field.name);
+        out_.append(": ");
+        out_.append(field.value);
+        out_.append("\r\n");
+    }
+    out_.append(owner_.date_line());
+    if (content_length && !bodyless) {
+        out_.append("Content-Length: ");
+        append_number(out_, *content_length);
+        out_.append("\r\n");
+        response_.remaining = *content_length;
+    }
+    if (response_.chunked) out_.append("Transfer-Encoding: chunked\r\n");
+    append_connection_fields();
+    out_.append("\r\n");
+}
+
+asio::awaitable<result<void>> connection::write(std::string_view body) {
+    if (!response_.started || response_.ended) co_return failure(std::errc::invalid_argument);
+    if (broken_) co_return failure(std::errc::connection_aborted);
+    const bool framed_by_length = !response_.chunked && !response_.until_close;
+    if (framed_by_length && body.size() > response_.remaining) {
+        co_return failure(std::errc::message_size);
+    }
+    if (framed_by_length) response_.remaining -= body.size();
+    if (!response_.head_only && !body.empty()) {
+        if (response_.chunked) {
+            append_number(out_, body.size(), 16);
+            out_.append("\r\n");
+            out_.append(body);
+            out_.append("\r\n");
+        } else {
+            out_.append(body);
+        }
+    }
+    if (out_.size() >= owner_.options().write_buffer && !co_await flush()) {
+        broken_ = true;
+        co_return failure(std::errc::connection_aborted);
+    }
+    co_return result<void>();
+}
+
+void connection::end() {
+    if (!response_.started || response_.ended) return;
+    response_.ended = true;
+    if (response_.chunked && !response_.head_only) out_.append("0\r\n\r\n");
+    if (!response_.chunked && !response_.until_close && response_.remaining > 0) broken_ = true;
+    if (response_.until_close) keep_alive_ = false;
+}
+
+void connection::reject(int status) {
+    keep_alive_ = false;
+    if (response_.started) {
+        broken_ = true;  // part of a response is out: nothing else can be said
+        return;
+    }
+    response_.started = response_.ended = true;
+    const std::string_view reason = reason_phrase(status);
+    out_.append("HTTP/1.1 ");
+    append_number(out_, static_cast<std::uint64_t>(status));
+    out_.push_back(' ');
+    out_.append(reason);
+    out_.append("\r\nContent-Type: text/plain\r\nContent-Length: ");
+    append_number(out_, reason.size() + 1);
+    out_.append("\r\n");
+    out_.append(owner_.date_line());
+    out_.append("Connection: close\r\n\r\n");
+    out_.append(reason);
+    out_.push_back('\n');
+}
+
+void connection::record_close(int outcome) {
+    auto& c = owner_.counters();
+    switch (static_cast<net::close_outcome>(outcome)) {
+        case net::close_outcome::time_wait_here:
+            c.time_wait_here.add();
+            break;
+        case net::close_outcome::time_wait_peer:
+            c.time_wait_peer.add();
+            break;
+        case net::close_outcome::reset:
+            c.reset.add();
+            break;
+        case net::close_outcome::not_tcp:
+            c.not_tcp.add();
+            break;
+    }
+}
+
+}  // namespace waitless::http::detail

@@ -1,0 +1,26 @@
+// The handler's face of a connection: each call forwards to the connection running it.
+#include "http/server_connection.hpp"
+#include "waitless/http/exchange.hpp"
+
+namespace waitless::http {
+
+const message_head& exchange::request() const { return owner_->request(); }
+
+asio::awaitable<result<std::string_view>> exchange::read_body() { return owner_->read_body(); }
+
+void exchange::send(const prepared_response& response) { owner_->send(response); }
+
+void exchange::start(int status, std::span<const header_field> fields,
+                     std::optional<std::uint64_t> content_length) {
+    owner_->start(status, fields, content_length);
+}
+
+asio::awaitable<result<void>> exchange::write(std::string_view body) { return owner_->write(body); }
+
+void exchange::end() { owner_->end(); }
+
+bool exchange::responded() const { return owner_->responded(); }
+
+bool exchange::stopping() const { return owner_->stopping(); }
+
+}  // namespace waitless::http

@@ -1,0 +1,151 @@
+// The server's library face in-process: streamed and chunked responses, HEAD, 100-continue,
+// handlers that fail or forget to answer, and the stats.
+#include <gtest/gtest.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "integration/http_serve_process.hpp"
+#include "waitless/http/server.hpp"
+
+namespace waitless::http {
+namespace {
+
+using test::get;
+using test::raw_client;
+
+// A server on 127.0.0.1:0 with one worker and the handler given.
+struct running_server {
+    explicit running_server(handler h, server_options o = {}) : s(with_listen(std::move(o)), h) {
+        auto started = s.start();
+        EXPECT_TRUE(started) << started.error().message();
+        port = static_cast<std::uint16_t>(std::stoi(s.addresses().at(0).substr(10)));
+    }
+    static server_options with_listen(server_options o) {
+        o.listen = {*listen_address::parse("127.0.0.1:0")};
+        o.workers = 1;
+        o.peer_close_wait = std::chrono::milliseconds(200);
+        return o;
+    }
+    server s;
+    std::uint16_t port = 0;
+};
+
+TEST(HttpServerApi, StreamedResponsesAreChunkedWithoutALength) {
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        ex.start(200, {}, std::nullopt);
+        co_await ex.write("abc");
+        co_await ex.write("");
+        co_await ex.write("defg");
+        ex.end();
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send(get() + get()));
+    const auto r = c.read_responses(2);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].header("transfer-encoding"), "chunked");
+    EXPECT_EQ(r[0].body, "abcdefg");
+    EXPECT_EQ(r[1].body, "abcdefg");
+}
+
+TEST(HttpServerApi, HeadGetsTheLengthButNoBody) {
+    static const prepared_response hello(200, {}, "hello");
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        ex.send(hello);
+        co_return;
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n" + get()));
+    // The client's parser is not told about HEAD, so it takes 5 bytes of the next response as
+    // the body: proof that the server sent none.
+    const auto r = c.read_responses(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].header("content-length"), "5");
+    EXPECT_EQ(r[0].body, "HTTP/");
+}
+
+TEST(HttpServerApi, ExpectContinueIsAnsweredWhenTheBodyIsRead) {
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        std::string body;
+        for (;;) {
+            auto piece = co_await ex.read_body();
+            if (!piece || piece->empty()) break;
+            body += *piece;
+        }
+        ex.start(200, {}, body.size());
+        co_await ex.write(body);
+        ex.end();
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(
+        c.send("POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: "
+               "4\r\n\r\n"));
+    auto r = c.read_responses(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, 100);
+    ASSERT_TRUE(c.send("ping"));
+    r = c.read_responses(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].body, "ping");
+}
+
+TEST(HttpServerApi, AHandlerThatDoesNotAnswerGets500AndOneThatThrowsToo) {
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        if (ex.request().target == "/throw") throw std::runtime_error("bug");
+        co_return;
+    });
+    for (const auto* target : {"/", "/throw"}) {
+        raw_client c(rs.port);
+        ASSERT_TRUE(c.send(get(target)));
+        const auto r = c.read_responses(1);
+        ASSERT_EQ(r.size(), 1u);
+        EXPECT_EQ(r[0].status, 500);
+        EXPECT_EQ(r[0].header("connection"), "close");
+    }
+}
+
+TEST(HttpServerApi, AShortBodyCutsTheConnection) {
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        ex.start(200, {}, 10);
+        co_await ex.write("short");
+        ex.end();
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send(get()));
+    EXPECT_TRUE(c.read_responses(1, std::chrono::seconds(2)).empty());
+}
+
+TEST(HttpServerApi, StatsCountRequestsAndCloses) {
+    static const prepared_response ok(200, {}, "ok");
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        ex.send(ok);
+        co_return;
+    });
+    {
+        raw_client c(rs.port);
+        ASSERT_TRUE(c.send(get() + get() + get("/", "Connection: close\r\n")));
+        ASSERT_EQ(c.read_responses(3).size(), 3u);
+    }  // our FIN: the server's peer_first close sees it
+    rs.s.stop();
+    rs.s.wait();
+    const auto stats = rs.s.stats();
+    EXPECT_EQ(stats.requests, 3u);
+    EXPECT_EQ(stats.connections_accepted, 1u);
+    EXPECT_EQ(stats.connections_open, 0u);
+    EXPECT_EQ(stats.closed_time_wait_peer + stats.closed_reset, 1u);
+    EXPECT_EQ(stats.closed_time_wait_here, 0u);
+}
+
+TEST(HttpServerApi, ListenAddressesParse) {
+    EXPECT_EQ(listen_address::parse("127.0.0.1:0")->to_string(), "127.0.0.1:0");
+    EXPECT_EQ(listen_address::parse("[::1]:80")->to_string(), "[::1]:80");
+    EXPECT_EQ(listen_address::parse("*:8080")->to_string(), "0.0.0.0:8080");
+    EXPECT_EQ(listen_address::parse("localhost:1")->to_string(), "127.0.0.1:1");
+    EXPECT_EQ(listen_address::parse("unix:/tmp/s")->to_string(), "unix:/tmp/s");
+    for (const char* bad : {"", "127.0.0.1", "1.2.3.4:65536", "::1:80", "unix:", "a:1", "1:x"}) {
+        EXPECT_FALSE(listen_address::parse(bad)) << bad;
+    }
+}
+
+}  // namespace
+}  // namespace waitless::http
