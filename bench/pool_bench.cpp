@@ -8,23 +8,11 @@
 #include <asio/io_context.hpp>
 #include <atomic>
 #include <cstdlib>
-#include <new>
 
+#include "support/allocation_counter.hpp"
 #include "waitless/pool/pool.hpp"
 
-namespace {
-
-std::atomic<std::uint64_t> allocations{0};
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using waitless::test::allocations;
 
 namespace {
 
