@@ -91,6 +91,13 @@ TEST(Census, MatchesSsPerDestinationAndSplitsClientFromServer) {
     const auto census = stat_json(*ns);
     const auto seen = ss(*ns);
     for (int fd : open_clients) ::close(fd);
+    // On a failure, what both tools saw, in short.
+    auto summary = census;
+    summary["time_wait"].erase("destinations");
+    std::string ss_states;
+    for (const auto& [state, count] : seen.states)
+        ss_states += state + "=" + std::to_string(count) + " ";
+    SCOPED_TRACE("census: " + summary.dump() + "\nss: " + ss_states);
     ::close(client_first.listener_fd);
     ::close(server_first.listener_fd);
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -22,8 +23,11 @@ std::optional<temporary_netns> temporary_netns::create(std::string* why_not) {
     if (::geteuid() != 0) return fail("needs root to create a network namespace");
     if (run_shell("command -v ip").exit_code != 0) return fail("needs `ip` (iproute2)");
     static std::atomic<int> counter{0};
+    // pid, a per-process count and the clock: a name left behind by a crashed run with the
+    // same pid cannot collide.
     std::string name =
-        "waitless-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+        "waitless-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
     auto made = run_shell("ip netns add " + name + " && ip -n " + name + " link set lo up");
     if (made.exit_code != 0) {
         run_shell("ip netns del " + name);

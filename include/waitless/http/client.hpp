@@ -1,0 +1,110 @@
+// The pooled HTTP/1.1 client: per-origin connection pools on waitless::pool, keep-alive that
+// honours the server's timeout, one retry of replayable requests, and closes that keep TIME_WAIT
+// off the client. Two faces over one protocol path: awaitable (Asio) and blocking.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "waitless/core/error.hpp"
+#include "waitless/http/client_error.hpp"
+#include "waitless/http/parser.hpp"
+#include "waitless/http/request.hpp"
+#include "waitless/net/options.hpp"
+#include "waitless/pool/options.hpp"
+
+namespace waitless::http {
+
+namespace detail {
+class client_core;
+}
+
+struct client_options {
+    std::size_t max_connections_per_origin = 64;
+    // connect.timeout is the connect timeout; the other fields apply to every connection.
+    net::connect_options connect{};
+    std::chrono::milliseconds acquire_timeout{10000};  // waiting for a pooled connection
+    std::chrono::milliseconds request_timeout{30000};  // sending the request and reading it all
+    std::chrono::milliseconds response_header_timeout{10000};  // from the request sent to the head
+
+    // Keep-alive. A connection is never reused past the server's "Keep-Alive: timeout=N" minus
+    // this margin, so the request does not race the server's own idle close.
+    std::chrono::milliseconds keep_alive_margin{1000};
+    // Idle connections older than this are closed with an RST (drained: no TIME_WAIT anywhere).
+    std::chrono::milliseconds idle_timeout{60000};
+    // Retirement: the last request on a connection carries "Connection: close", so the server
+    // closes first and holds the TIME_WAIT. Zero: no limit.
+    std::chrono::milliseconds max_lifetime{0};
+    std::uint64_t max_uses = 0;
+    // How long a closing connection waits for the server's FIN before it resets instead.
+    std::chrono::milliseconds peer_close_wait{1000};
+
+    std::uint64_t max_response_body = 64 * 1024 * 1024;  // collected bodies; sinks: unlimited
+    parser_limits limits{};
+    bool retry_once = true;  // a replayable request that failed on a reused connection
+};
+
+// Counts since the client was made, over all origins.
+struct client_stats {
+    std::uint64_t requests = 0;            // completed with a response
+    std::uint64_t failures = 0;            // completed with an error
+    std::uint64_t retries = 0;             // replayed on a fresh connection
+    std::uint64_t reused = 0;              // requests sent on a connection used before
+    std::uint64_t stale = 0;               // idle connections found closed or reset before reuse
+    std::uint64_t keep_alive_expired = 0;  // not reused: past Keep-Alive timeout minus margin
+    std::uint64_t retired = 0;  // sent with Connection: close for max_uses or max_lifetime
+    std::uint64_t closed_time_wait_here = 0;  // closes that left the TIME_WAIT on this side
+    std::uint64_t closed_time_wait_peer = 0;
+    std::uint64_t closed_reset = 0;
+};
+
+// Awaitable face. Use one client per io_context thread, from coroutines on that thread:
+// its connections are bound to the executor of the coroutine that uses them.
+class client {
+  public:
+    explicit client(client_options options = {});
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // The response with its body collected (up to max_response_body).
+    asio::awaitable<result<client_response>> request(const client_request& r);
+    // The response head; its body goes to sink piece by piece.
+    asio::awaitable<result<client_response>> request(const client_request& r, body_sink sink);
+
+    client_stats stats() const;
+    // The pool of an origin ("host:port" as in the URL, port included), if one was made.
+    std::optional<pool::stats> pool_stats(std::string_view origin) const;
+    const client_options& options() const;
+
+  private:
+    std::unique_ptr<detail::client_core> core_;
+};
+
+// Blocking face, safe to share between threads. Each call runs the same protocol path on an
+// event loop private to the calling thread.
+class blocking_client {
+  public:
+    explicit blocking_client(client_options options = {});
+    ~blocking_client();
+    blocking_client(const blocking_client&) = delete;
+    blocking_client& operator=(const blocking_client&) = delete;
+
+    result<client_response> request(const client_request& r);
+    result<client_response> request(const client_request& r, body_sink sink);
+
+    client_stats stats() const;
+    std::optional<pool::stats> pool_stats(std::string_view origin) const;
+    const client_options& options() const;
+
+  private:
+    std::unique_ptr<detail::client_core> core_;
+};
+
+}  // namespace waitless::http

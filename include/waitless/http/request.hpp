@@ -1,0 +1,66 @@
+// What the HTTP/1.1 client sends (client_request, with an in-memory or streamed body) and what
+// it gets back (client_response, which owns its bytes).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "waitless/core/error.hpp"
+#include "waitless/http/message.hpp"
+
+namespace waitless::http {
+
+// A request body produced piece by piece. next() returns the next piece (valid until the next
+// call), an empty view at the end, or an error to abort the request. With rewind set the body can
+// be produced again from the start, which makes it replayable (a retry may send it twice).
+struct body_source {
+    std::function<result<std::string_view>()> next;
+    std::function<bool()> rewind;
+    // With a length the body goes out with Content-Length (the source must give exactly that
+    // many bytes); without one, chunked.
+    std::optional<std::uint64_t> length;
+};
+
+// One request. Views must stay valid until the request completes.
+struct client_request {
+    std::string_view method = "GET";
+    std::string_view url;  // "http://host[:port][/path][?query]"
+    // Extra fields. Host, Content-Length and Transfer-Encoding are the client's; Connection:
+    // close is honoured (the connection is not reused).
+    std::span<const header_field> headers;
+    std::string_view body;              // a whole body in memory (replayable)
+    std::optional<body_source> source;  // or a streamed one (takes precedence over body)
+    // GET, HEAD, PUT, DELETE, OPTIONS, TRACE are idempotent (RFC 9110 9.2.2); this marks
+    // another method as safe to replay too.
+    bool idempotent = false;
+};
+
+// Receives the response body piece by piece instead of collecting it; a piece is valid during
+// the call only. An error stops the exchange (the connection is reset, not reused).
+using body_sink = std::function<result<void>(std::string_view piece)>;
+
+// A complete response head and, unless a sink took it, its body. Owns its bytes.
+class client_response {
+  public:
+    int status = 0;
+    int version_minor = 1;
+    std::string body;  // empty when the body went to a sink
+
+    std::span<const header_field> headers() const { return fields_; }
+    // The first value of the named field (case-insensitive), if present.
+    std::optional<std::string_view> find(std::string_view name) const;
+    // Copies a parsed head (its views point into a connection's buffer) into this response.
+    void assign_head(const message_head& head);
+
+  private:
+    std::unique_ptr<char[]> storage_;  // names and values; moves keep the views valid
+    std::vector<header_field> fields_;
+};
+
+}  // namespace waitless::http

@@ -1,0 +1,125 @@
+// One pooled client connection: the socket, its read buffer and parser, and the exchange that
+// both client faces run (send a request, read its response, decide whether to keep it).
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "waitless/http/client.hpp"
+#include "waitless/http/parser.hpp"
+#include "waitless/http/request.hpp"
+#include "waitless/net/close.hpp"
+#include "waitless/net/socket.hpp"
+#include "waitless/pool/clock.hpp"
+
+namespace waitless::http::detail {
+
+// How a connection is closed when the pool destroys it; each decides where TIME_WAIT lands.
+enum class close_mode : std::uint8_t {
+    idle,        // drained: RST when the queues are empty (no TIME_WAIT anywhere), else FIN
+    peer_first,  // the server closes (Connection: close): wait for its FIN, then close
+    reset,       // broken mid-exchange: RST, whatever is pending
+};
+
+// What the client decided about one exchange before running it.
+struct exchange_plan {
+    const client_request* request = nullptr;
+    const body_sink* sink = nullptr;  // null: collect the body into the response
+    std::string_view target;
+    std::string_view host;  // the Host field's value
+    std::uint64_t max_body = 0;
+    bool close = false;         // send Connection: close (retirement)
+    bool caller_close = false;  // the caller's own fields ask for Connection: close
+    bool add_host = true;       // the caller gave no Host field
+    pool::time_point deadline{};
+    std::chrono::milliseconds header_timeout{};
+    std::chrono::milliseconds keep_alive_margin{};
+};
+
+struct exchange_outcome {
+    std::error_code error;
+    bool response_started = false;  // a byte of the response arrived: never replay then
+    bool reusable = false;
+    close_mode mode = close_mode::reset;
+};
+
+// The watchdog of a connection: one timer, re-armed only when it fires, so a request pays a
+// store for its deadline instead of a timer operation. Shared with the pending wait.
+struct watchdog {
+    pool::time_point deadline{};
+    pool::time_point armed_at{};
+    bool armed = false;
+    bool active = false;  // an exchange is running; only then may the handler touch the socket
+    bool fired = false;
+    client_errc kind = client_errc::request_timeout;
+    asio::ip::tcp::socket* socket = nullptr;
+    asio::steady_timer* timer = nullptr;
+};
+
+class client_connection {
+  public:
+    client_connection(net::socket s, int family, const parser_limits& limits, pool::time_point now);
+    ~client_connection();
+    client_connection(const client_connection&) = delete;
+    client_connection& operator=(const client_connection&) = delete;
+
+    // Wraps the descriptor for the executor's event loop (again, if it was bound to another).
+    void bind(const asio::any_io_executor& ex);
+    // Takes the descriptor back from the event loop (the blocking face, after each request).
+    void unbind();
+    int native_handle();
+
+    asio::awaitable<exchange_outcome> exchange(const exchange_plan& plan, client_response& out);
+
+    std::uint64_t uses() const { return uses_; }
+    pool::time_point born() const { return born_; }
+    // Past this the server may already be closing the idle connection: do not reuse it.
+    pool::time_point reuse_deadline() const { return reuse_deadline_; }
+    void set_close_mode(close_mode m) { mode_ = m; }
+    void set_peer_close_wait(std::chrono::milliseconds wait) { peer_close_wait_ = wait; }
+    // Closes by the close mode (on a pool worker thread) and says where TIME_WAIT went.
+    result<net::close_outcome> close();
+
+  private:
+    struct body_state;
+    asio::awaitable<std::error_code> send(const exchange_plan& plan);
+    asio::awaitable<std::error_code> write(std::string_view a, std::string_view b = {},
+                                           std::string_view c = {});
+    asio::awaitable<exchange_outcome> receive(const exchange_plan& plan, client_response& out);
+    // Reads more bytes into the buffer; eof is set at the peer's FIN.
+    asio::awaitable<std::error_code> read_more(bool& eof);
+    void start_phase(pool::time_point deadline, client_errc kind);
+    std::error_code timed_out_or(std::error_code ec) const;
+    void finish_response(const exchange_plan& plan, exchange_outcome& o, bool eof);
+
+    net::socket fd_;  // while unbound
+    int family_;
+    std::optional<asio::ip::tcp::socket> socket_;
+    std::optional<asio::steady_timer> timer_;
+    std::shared_ptr<watchdog> watch_;
+    asio::any_io_executor bound_;
+
+    parser parser_;
+    std::unique_ptr<char[]> buffer_;
+    std::size_t capacity_ = 0;
+    std::size_t begin_ = 0;  // unconsumed bytes are [begin_, end_)
+    std::size_t end_ = 0;
+    std::size_t max_buffer_ = 0;
+    std::string head_;  // the request head being sent; keeps its capacity
+
+    std::uint64_t uses_ = 0;
+    pool::time_point born_;
+    pool::time_point reuse_deadline_ = pool::time_point::max();
+    close_mode mode_ = close_mode::idle;
+    std::chrono::milliseconds peer_close_wait_{1000};
+};
+
+}  // namespace waitless::http::detail

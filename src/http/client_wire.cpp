@@ -1,0 +1,219 @@
+// URLs, request heads and Keep-Alive parameters for the client; the error category too.
+#include "client_wire.hpp"
+
+#include <charconv>
+#include <cstring>
+
+#include "waitless/http/client_error.hpp"
+
+namespace waitless::http {
+namespace {
+
+struct client_category_impl final : std::error_category {
+    const char* name() const noexcept override { return "waitless.http.client"; }
+    std::string message(int value) const override {
+        switch (static_cast<client_errc>(value)) {
+            case client_errc::invalid_url:
+                return "invalid URL (expected http://host[:port][/target])";
+            case client_errc::invalid_request:
+                return "invalid request field";
+            case client_errc::resolve_failed:
+                return "host name did not resolve";
+            case client_errc::request_timeout:
+                return "request timed out";
+            case client_errc::response_header_timeout:
+                return "response header timed out";
+            case client_errc::peer_closed_before_response:
+                return "connection closed before the response";
+            case client_errc::body_too_large:
+                return "response body too large";
+            case client_errc::body_length_mismatch:
+                return "request body length differs from the length announced";
+            case client_errc::protocol_switch:
+                return "101 Switching Protocols is not supported";
+        }
+        return "unknown client error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& client_category() {
+    static const client_category_impl instance;
+    return instance;
+}
+
+std::error_code make_error_code(client_errc e) { return {static_cast<int>(e), client_category()}; }
+
+std::optional<std::string_view> client_response::find(std::string_view name) const {
+    for (const auto& f : fields_) {
+        if (iequals(f.name, name)) return f.value;
+    }
+    return std::nullopt;
+}
+
+void client_response::assign_head(const message_head& head) {
+    status = head.status;
+    version_minor = head.version_minor;
+    std::size_t total = 0;
+    for (const auto& f : head.headers) total += f.name.size() + f.value.size();
+    storage_ = std::make_unique_for_overwrite<char[]>(total == 0 ? 1 : total);
+    fields_.clear();
+    fields_.reserve(head.headers.size());
+    char* at = storage_.get();
+    for (const auto& f : head.headers) {
+        std::memcpy(at, f.name.data(), f.name.size());
+        std::memcpy(at + f.name.size(), f.value.data(), f.value.size());
+        fields_.push_back({{at, f.name.size()}, {at + f.name.size(), f.value.size()}});
+        at += f.name.size() + f.value.size();
+    }
+}
+
+}  // namespace waitless::http
+
+namespace waitless::http::detail {
+namespace {
+
+std::error_code bad_url() { return make_error_code(client_errc::invalid_url); }
+
+bool is_token_char(char c) {
+    if (c >= '0' && c <= '9') return true;
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
+}
+
+}  // namespace
+
+result<parsed_url> parse_url(std::string_view url) {
+    constexpr std::string_view scheme = "http://";
+    if (url.size() < scheme.size() || !iequals(url.substr(0, scheme.size()), scheme)) {
+        return std::unexpected(bad_url());
+    }
+    url.remove_prefix(scheme.size());
+    parsed_url out;
+    const auto end = url.find_first_of("/?#");
+    out.authority = url.substr(0, end);
+    out.target = end == std::string_view::npos ? std::string_view("/") : url.substr(end);
+    if (const auto hash = out.target.find('#'); hash != std::string_view::npos) {
+        out.target = out.target.substr(0, hash);
+    }
+    if (out.target.empty() || out.target[0] != '/') return std::unexpected(bad_url());
+    for (char c : out.target) {
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::unexpected(bad_url());
+    }
+    std::string_view a = out.authority;
+    if (a.empty() || a.find('@') != std::string_view::npos) return std::unexpected(bad_url());
+    std::string_view port_text;
+    if (a.front() == '[') {
+        const auto close = a.find(']');
+        if (close == std::string_view::npos) return std::unexpected(bad_url());
+        out.host = a.substr(1, close - 1);
+        const auto rest = a.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return std::unexpected(bad_url());
+            port_text = rest.substr(1);
+        }
+    } else {
+        const auto colon = a.rfind(':');
+        out.host = a.substr(0, colon);
+        if (colon != std::string_view::npos) port_text = a.substr(colon + 1);
+    }
+    if (out.host.empty()) return std::unexpected(bad_url());
+    for (char c : out.host) {
+        if (!is_token_char(c) && c != ':') return std::unexpected(bad_url());
+    }
+    if (!port_text.empty()) {
+        unsigned value = 0;
+        const auto [p, ec] =
+            std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+        if (ec != std::errc{} || p != port_text.data() + port_text.size() || value == 0 ||
+            value > 65535) {
+            return std::unexpected(bad_url());
+        }
+        out.port = static_cast<std::uint16_t>(value);
+    } else if (a.back() == ':') {
+        return std::unexpected(bad_url());
+    }
+    return out;
+}
+
+result<field_summary> check_fields(std::span<const header_field> fields) {
+    field_summary s;
+    const auto invalid = [] {
+        return std::unexpected(make_error_code(client_errc::invalid_request));
+    };
+    for (const auto& f : fields) {
+        if (f.name.empty()) return invalid();
+        for (char c : f.name) {
+            if (!is_token_char(c)) return invalid();
+        }
+        for (char c : f.value) {
+            if (c == '\r' || c == '\n' || c == '\0') return invalid();
+        }
+        if (iequals(f.name, "content-length") || iequals(f.name, "transfer-encoding")) {
+            return invalid();
+        }
+        if (iequals(f.name, "host")) s.has_host = true;
+        if (iequals(f.name, "connection")) {
+            message_head one;
+            one.headers = {&f, 1};
+            if (one.has_token("connection", "close")) s.asks_close = true;
+        }
+    }
+    return s;
+}
+
+void format_request_head(std::string& out, std::string_view method, std::string_view target,
+                         std::string_view host, std::span<const header_field> fields, bool add_host,
+                         request_framing framing, std::uint64_t length, bool close) {
+    out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+    if (add_host) out.append("Host: ").append(host).append("\r\n");
+    for (const auto& f : fields) out.append(f.name).append(": ").append(f.value).append("\r\n");
+    if (framing == request_framing::content_length) {
+        char digits[24];
+        const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, length);
+        out.append("Content-Length: ").append(digits, end).append("\r\n");
+    } else if (framing == request_framing::chunked) {
+        out.append("Transfer-Encoding: chunked\r\n");
+    }
+    if (close) out.append("Connection: close\r\n");
+    out.append("\r\n");
+}
+
+std::optional<std::chrono::seconds> keep_alive_timeout(const message_head& head) {
+    for (const auto& f : head.headers) {
+        if (!iequals(f.name, "keep-alive")) continue;
+        std::string_view v = f.value;
+        while (!v.empty()) {
+            const auto comma = v.find(',');
+            std::string_view item = v.substr(0, comma);
+            v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+                item.remove_prefix(1);
+            }
+            constexpr std::string_view key = "timeout=";
+            if (item.size() <= key.size() || !iequals(item.substr(0, key.size()), key)) continue;
+            item.remove_prefix(key.size());
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+                item.remove_suffix(1);
+            }
+            unsigned long seconds = 0;
+            const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), seconds);
+            if (ec != std::errc{} || p != item.data() + item.size()) return std::nullopt;
+            return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(seconds));
+        }
+    }
+    return std::nullopt;
+}
+
+bool is_idempotent(std::string_view method) {
+    return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+           method == "OPTIONS" || method == "TRACE";
+}
+
+bool is_replayable(const client_request& r) {
+    if (!r.idempotent && !is_idempotent(r.method)) return false;
+    return !r.source || static_cast<bool>(r.source->rewind);
+}
+
+}  // namespace waitless::http::detail
