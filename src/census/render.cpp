@@ -27,18 +27,18 @@ std::string label_value(std::string_view text) {
 
 }  // namespace
 
-nlohmann::json to_json(const snapshot& s, std::size_t top) {
-    nlohmann::json states = nlohmann::json::object();
+nlohmann::ordered_json to_json(const snapshot& s, std::size_t top) {
+    nlohmann::ordered_json states = nlohmann::ordered_json::object();
     for (std::size_t i = 1; i < tcp_state_count; ++i) {
         const auto state = static_cast<tcp_state>(i);
         if (state == tcp_state::new_syn_recv) continue;  // counted as syn_recv
         states[std::string(state_name(state))] = s.states[i];
     }
-    nlohmann::json expiring = nlohmann::json::object();
+    nlohmann::ordered_json expiring = nlohmann::ordered_json::object();
     for (std::size_t i = 0; i < expiry_buckets_s.size(); ++i) {
         expiring[seconds_label(expiry_buckets_s[i])] = s.expiring_within[i];
     }
-    nlohmann::json destinations = nlohmann::json::array();
+    nlohmann::ordered_json destinations = nlohmann::ordered_json::array();
     for (const auto& d : s.destinations) {
         if (destinations.size() >= top) break;
         destinations.push_back({
@@ -53,11 +53,11 @@ nlohmann::json to_json(const snapshot& s, std::size_t top) {
             {"expiries_per_s", d.expiries_per_s},
             {"reuse_applies", d.reuse_applies},
             {"seconds_to_exhaustion", d.seconds_to_exhaustion
-                                          ? nlohmann::json(*d.seconds_to_exhaustion)
-                                          : nlohmann::json(nullptr)},
+                                          ? nlohmann::ordered_json(*d.seconds_to_exhaustion)
+                                          : nlohmann::ordered_json(nullptr)},
         });
     }
-    nlohmann::json listeners = nlohmann::json::array();
+    nlohmann::ordered_json listeners = nlohmann::ordered_json::array();
     for (const auto& l : s.listeners) {
         if (listeners.size() >= top) break;
         listeners.push_back({{"local_ip", l.local_ip.to_string()},
@@ -66,7 +66,7 @@ nlohmann::json to_json(const snapshot& s, std::size_t top) {
                              {"backlog", l.backlog},
                              {"accept_queue", l.accept_queue}});
     }
-    nlohmann::json reserved = nlohmann::json::array();
+    nlohmann::ordered_json reserved = nlohmann::ordered_json::array();
     for (const auto& r : s.settings.reserved_ports) reserved.push_back({r.first, r.last});
     return {
         {"states", states},

@@ -1,4 +1,4 @@
-// The census as JSON, Prometheus text exposition, or a table for people.
+// The census as JSON (keys in a reading order), Prometheus text exposition, or a table for people.
 #pragma once
 
 #include <cstddef>
@@ -13,7 +13,7 @@ namespace waitless::census {
 inline constexpr std::size_t all_rows = std::numeric_limits<std::size_t>::max();
 
 // At most `top` destinations and listeners, highest occupancy / TIME_WAIT first.
-nlohmann::json to_json(const snapshot& s, std::size_t top = all_rows);
+nlohmann::ordered_json to_json(const snapshot& s, std::size_t top = all_rows);
 // Metrics named waitless_*, usable as a node_exporter textfile-collector file.
 std::string to_prometheus(const snapshot& s, std::size_t top = all_rows);
 // Colours (ANSI) only when `colour` is set: callers pass isatty(stdout).
