@@ -11,6 +11,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 
@@ -19,6 +20,15 @@
 #include "waitless/net/error.hpp"
 
 namespace waitless::http::detail {
+
+bool connection_lost(std::error_code ec) {
+    const auto& category = ec.category();
+    if (category != std::system_category() && category != std::generic_category() &&
+        category != asio::system_category()) {
+        return false;
+    }
+    return ec.value() == ECONNRESET || ec.value() == EPIPE || ec.value() == ECONNABORTED;
+}
 namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
@@ -316,9 +326,7 @@ asio::awaitable<exchange_outcome> client_connection::receive(const exchange_plan
                 const auto before = end_;
                 if (auto ec = co_await read_more(eof)) {
                     // Reset or broken pipe before any byte: as good as closed, replayable.
-                    if (!o.response_started && !watch_->fired &&
-                        (ec == std::errc::connection_reset || ec == std::errc::broken_pipe ||
-                         ec == std::errc::connection_aborted)) {
+                    if (!o.response_started && !watch_->fired && connection_lost(ec)) {
                         ec = make_error_code(client_errc::peer_closed_before_response);
                     }
                     co_return fail(ec);

@@ -22,6 +22,11 @@
 
 namespace waitless::http::detail {
 
+// The peer reset or closed the connection under us (ECONNRESET, EPIPE, ECONNABORTED). Asio
+// reports errno values in its own "asio.system" category, which never compares equal to
+// std::errc, so the numbers are compared in each system category.
+bool connection_lost(std::error_code ec);
+
 // How a connection is closed when the pool destroys it; each decides where TIME_WAIT lands.
 enum class close_mode : std::uint8_t {
     idle,        // drained: RST when the queues are empty (no TIME_WAIT anywhere), else FIN

@@ -17,8 +17,7 @@ namespace {
 void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 
 bool connection_failure(std::error_code ec) {
-    return ec == client_errc::peer_closed_before_response || ec == std::errc::connection_reset ||
-           ec == std::errc::broken_pipe || ec == std::errc::connection_aborted;
+    return ec == client_errc::peer_closed_before_response || connection_lost(ec);
 }
 
 pool::options pool_options_for(const client_options& o) {

@@ -1,8 +1,14 @@
 // The client's pure pieces: URL parsing, field checks, request heads, Keep-Alive parameters,
-// replayability, and the response's owned copy of a head.
+// replayability, the response's owned copy of a head, and what counts as a lost connection.
 #include "http/client_wire.hpp"
 
 #include <gtest/gtest.h>
+
+#include <asio/error.hpp>
+#include <cerrno>
+#include <future>
+
+#include "http/client_connection.hpp"
 
 #include "waitless/http/client_error.hpp"
 #include "waitless/http/parser.hpp"
@@ -124,6 +130,26 @@ TEST(ClientWire, ResponseOwnsItsHead) {
     EXPECT_EQ(moved.headers().size(), 2u);
     EXPECT_EQ(make_error_code(client_errc::peer_closed_before_response).message(),
               "connection closed before the response");
+}
+
+}  // namespace
+}  // namespace waitless::http::detail
+
+namespace waitless::http::detail {
+namespace {
+
+// Asio reports errno values in its own category: a reset must still count as a lost
+// connection, or a replayable request that met the keep-alive race would not be retried.
+TEST(ClientConnectionLost, RecognisesResetsInEveryCategory) {
+    EXPECT_TRUE(connection_lost(asio::error::connection_reset));
+    EXPECT_TRUE(connection_lost(asio::error::broken_pipe));
+    EXPECT_TRUE(connection_lost(asio::error::connection_aborted));
+    EXPECT_TRUE(connection_lost(std::make_error_code(std::errc::connection_reset)));
+    EXPECT_TRUE(connection_lost(std::error_code(EPIPE, std::system_category())));
+    EXPECT_FALSE(connection_lost(asio::error::operation_aborted));
+    EXPECT_FALSE(connection_lost(std::make_error_code(std::errc::timed_out)));
+    EXPECT_FALSE(connection_lost(std::error_code(ECONNRESET, std::future_category())));
+    EXPECT_FALSE(connection_lost({}));
 }
 
 }  // namespace
