@@ -42,16 +42,18 @@ bool aggregator::passes_filter(const socket_record& record) const {
 void aggregator::add_listener(const socket_record& record) {
     listening_port_[record.local_port] = true;
     if (passes_filter(record)) ++snapshot_.states[static_cast<std::size_t>(tcp_state::listen)];
-    // SO_REUSEPORT workers share one address and port: report them as one listener.
+    // SO_REUSEPORT workers share one address and port: report them as one listener, whose
+    // queues and backlogs add up (so their ratio stays each socket's fill on average).
     for (auto& l : listeners_) {
         if (l.local_port == record.local_port && l.local_ip == record.local_ip) {
-            l.backlog = std::max(l.backlog, record.send_queue);
+            l.backlog += record.send_queue;
             l.accept_queue += record.receive_queue;
+            ++l.sockets;
             return;
         }
     }
     listeners_.push_back(
-        {record.local_ip, record.local_port, 0, record.send_queue, record.receive_queue});
+        {record.local_ip, record.local_port, 0, record.send_queue, record.receive_queue, 1});
 }
 
 listener* aggregator::listener_for(const socket_record& record) {

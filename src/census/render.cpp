@@ -64,7 +64,8 @@ nlohmann::ordered_json to_json(const snapshot& s, std::size_t top) {
                              {"local_port", l.local_port},
                              {"time_wait", l.time_wait},
                              {"backlog", l.backlog},
-                             {"accept_queue", l.accept_queue}});
+                             {"accept_queue", l.accept_queue},
+                             {"sockets", l.sockets}});
     }
     nlohmann::ordered_json reserved = nlohmann::ordered_json::array();
     for (const auto& r : s.settings.reserved_ports) reserved.push_back({r.first, r.last});

@@ -188,7 +188,8 @@ void check_somaxconn(const host_facts& facts, findings& out) {
     nlohmann::ordered_json listed = nlohmann::ordered_json::array();
     std::size_t capped = 0;
     for (const auto& l : facts.census->listeners) {
-        if (static_cast<std::int64_t>(l.backlog) != somaxconn) continue;
+        // The backlog of each of its sockets (SO_REUSEPORT listeners are summed).
+        if (static_cast<std::int64_t>(l.backlog / std::max(l.sockets, 1u)) != somaxconn) continue;
         ++capped;
         if (listed.size() < max_listed) listed.push_back(endpoint_text(l.local_ip, l.local_port));
     }

@@ -154,6 +154,7 @@ asio::awaitable<result<client_response>> client_core::run(const client_request& 
     };
     auto url = parse_url(r.url);
     if (!url) co_return fail(url.error());
+    if (!valid_method(r.method)) co_return fail(make_error_code(client_errc::invalid_request));
     auto fields = check_fields(r.headers);
     if (!fields) co_return fail(fields.error());
     origin& o = origin_for(*url);

@@ -1,6 +1,7 @@
 // URLs, request heads and Keep-Alive parameters for the client; the error category too.
 #include "client_wire.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -135,6 +136,10 @@ result<parsed_url> parse_url(std::string_view url) {
         return std::unexpected(bad_url());
     }
     return out;
+}
+
+bool valid_method(std::string_view method) {
+    return !method.empty() && std::ranges::all_of(method, is_token_char);
 }
 
 result<field_summary> check_fields(std::span<const header_field> fields) {

@@ -31,6 +31,10 @@ struct field_summary {
 };
 // client_errc::invalid_request for a bad name, CR/LF/NUL in a value, or a framing field
 // (Content-Length, Transfer-Encoding) the client must set itself.
+// A method is a token (RFC 9110 9.1): anything else would let a caller write a second
+// request line into the connection.
+bool valid_method(std::string_view method);
+
 result<field_summary> check_fields(std::span<const header_field> fields);
 
 // How the request body is framed on the wire.

@@ -85,9 +85,11 @@ struct destination {
 struct listener {
     core::ip_address local_ip;
     std::uint16_t local_port = 0;
-    std::uint32_t time_wait = 0;     // server-side TIME_WAIT on this port
+    std::uint32_t time_wait = 0;  // server-side TIME_WAIT on this port
+    // Summed over the SO_REUSEPORT sockets of one address and port.
     std::uint32_t backlog = 0;       // the listen backlog in force (capped by somaxconn)
     std::uint32_t accept_queue = 0;  // connections waiting for accept()
+    std::uint32_t sockets = 1;       // listening sockets on this address and port
 };
 
 struct snapshot {

@@ -10,10 +10,11 @@ namespace waitless::http {
 // Failures of an exchange that are neither the parser's (http::errc), the socket layer's
 // (net::errc, e.g. connect_timeout), the pool's (pool::errc) nor plain system errors.
 enum class client_errc {
-    invalid_url = 1,              // not "http://host[:port][/target]"
-    invalid_request,              // a header with CR/LF/NUL, or framing fields set by hand
-    resolve_failed,               // the host name did not resolve
-    request_timeout,              // the request was not sent, or the response not read, in time
+    invalid_url = 1,  // not "http://host[:port][/target]"
+    invalid_request,  // a method that is not a token, a header with CR/LF/NUL, or framing fields
+                      // set by hand
+    resolve_failed,   // the host name did not resolve
+    request_timeout,  // the request was not sent, or the response not read, in time
     response_header_timeout,      // no complete response head within response_header_timeout
     peer_closed_before_response,  // the connection closed before any byte of the response
     body_too_large,               // the response body passed the limit given

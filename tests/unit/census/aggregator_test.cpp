@@ -61,8 +61,9 @@ TEST(Aggregator, MergesReuseportListenersAndKeepsTheirQueues) {
     a.add_listener(l);
     auto s = std::move(a).finish();
     ASSERT_EQ(s.listeners.size(), 1u);
-    EXPECT_EQ(s.listeners[0].backlog, 511u);
+    EXPECT_EQ(s.listeners[0].backlog, 1022u);  // two queues of 511
     EXPECT_EQ(s.listeners[0].accept_queue, 7u);
+    EXPECT_EQ(s.listeners[0].sockets, 2u);
     EXPECT_EQ(s.count(tcp_state::listen), 2u);
 }
 

@@ -31,7 +31,7 @@ snapshot sample() {
     s.destinations = {d, d};
     s.destinations[1].remote_port = 8081;
     s.destinations[1].seconds_to_exhaustion.reset();
-    s.listeners = {{*core::ip_address::parse("0.0.0.0"), 80, 1, 128, 0}};
+    s.listeners = {{*core::ip_address::parse("0.0.0.0"), 80, 1, 128, 0, 1}};
     return s;
 }
 

@@ -107,6 +107,17 @@ TEST(DoctorCounters, FullAcceptQueue) {
     EXPECT_EQ(find_id(audit(facts), "accept_queue_full").value().level, severity::critical);
 }
 
+TEST(DoctorCounters, ReuseportListenersAreJudgedPerSocket) {
+    auto facts = healthy_facts();
+    // Four SO_REUSEPORT sockets of 128 each, 100 waiting in all: 20% full, not 78%.
+    auto merged = listener_on(80, 4 * 128, 100);
+    merged.sockets = 4;
+    facts.census->listeners = {merged};
+    EXPECT_FALSE(find_id(audit(facts), "accept_queue_full"));
+    facts.sysctls.somaxconn = 128;  // each socket's backlog is at the cap
+    EXPECT_TRUE(find_id(audit(facts), "somaxconn_caps_backlog"));
+}
+
 TEST(DoctorCounters, SomaxconnCappingBacklogs) {
     auto facts = healthy_facts();
     facts.census->listeners = {listener_on(80, 4096)};

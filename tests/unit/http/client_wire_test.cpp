@@ -138,6 +138,14 @@ TEST(ClientWire, ResponseOwnsItsHead) {
 namespace waitless::http::detail {
 namespace {
 
+TEST(ClientWire, MethodsMustBeTokens) {
+    EXPECT_TRUE(valid_method("GET"));
+    EXPECT_TRUE(valid_method("PROPFIND"));
+    EXPECT_FALSE(valid_method(""));
+    EXPECT_FALSE(valid_method("GET / HTTP/1.1\r\nHost: x\r\n\r\nDELETE"));
+    EXPECT_FALSE(valid_method("GET "));
+}
+
 // Asio reports errno values in its own category: a reset must still count as a lost
 // connection, or a replayable request that met the keep-alive race would not be retried.
 TEST(ClientConnectionLost, RecognisesResetsInEveryCategory) {
