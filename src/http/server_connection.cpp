@@ -119,8 +119,9 @@ asio::awaitable<connection::read_status> connection::read_more(timeout_kind kind
         }
         if (n == 0) co_return read_status::eof;
         end_ += static_cast<std::size_t>(n);
-        // Short: the socket is empty now, and newer bytes will raise a new edge.
-        if (static_cast<std::size_t>(n) < space) ready_.readable = false;
+        // Short: the socket is empty now, and newer bytes will raise a new edge (a FIN already
+        // reported will not: the next recv() returns its 0).
+        if (static_cast<std::size_t>(n) < space && !ready_.peer_shut_down) ready_.readable = false;
         co_return read_status::ok;
     }
 }
@@ -168,6 +169,7 @@ void connection::make_room() {
 asio::awaitable<void> connection::run() {
     close_reason reason = close_reason::peer_gone;
     for (;;) {
+        const std::size_t head_begin = begin_;
         auto step = parser_.parse(std::string_view(buffer_.get() + begin_, end_ - begin_));
         if (!step) {
             owner_.counters().rejected.add();
@@ -179,6 +181,16 @@ asio::awaitable<void> connection::run() {
         }
         begin_ += step->consumed;
         if (step->what == parser::event::head) {
+            if (head_begin > 0 && needs_room_for_body()) {
+                // The head stays put while its body is read (its views point into it), so a
+                // head late in the buffer moves to the front first; parsing it again remakes
+                // the views. Rare: pipelined heads near the end of a full buffer.
+                std::memmove(buffer_.get(), buffer_.get() + head_begin, end_ - head_begin);
+                end_ -= head_begin;
+                begin_ = 0;
+                parser_ = parser(parser_kind::request, owner_.options().limits);
+                continue;
+            }
             disarm();
             head_end_ = begin_;
             co_await handle_exchange();
@@ -232,6 +244,16 @@ asio::awaitable<void> connection::run() {
     co_await close(reason);
 }
 
+bool connection::needs_room_for_body() const {
+    const auto& head = parser_.head();
+    if (head.framing == body_framing::none) return false;
+    if (head.framing == body_framing::content_length && head.content_length <= end_ - begin_) {
+        return false;  // the whole body is here already
+    }
+    // A head at the front leaves at least capacity_ - max_head: give every body that much.
+    return begin_ > owner_.options().limits.max_head;
+}
+
 asio::awaitable<void> connection::handle_exchange() {
     const auto& head = parser_.head();
     response_ = {};
@@ -253,8 +275,10 @@ asio::awaitable<void> connection::handle_exchange() {
         co_return;
     }
     if (!response_.ended) {
-        if (threw || (!response_.chunked && !response_.until_close)) {
-            broken_ = true;  // a length promised and not met: the client cannot find the end
+        // A length promised and not met, or a body that failed under the handler: ending it
+        // would pass a cut-off response as whole. Only a handler that just forgot gets end().
+        if (threw || body_error_ || (!response_.chunked && !response_.until_close)) {
+            broken_ = true;
             co_return;
         }
         end();
@@ -324,17 +348,35 @@ bool connection::decide_keep_alive(bool length_known) {
     bool keep = keep_alive_ && !owner_.stopping() &&
                 (options.max_requests == 0 || requests_ + 1 < options.max_requests);
     if (!body_done_ && head.framing != body_framing::none) {
-        // A body the client was told to hold back (100-continue) may never come, and a long
-        // one is not worth reading just to keep the connection.
+        // Keep-alive is promised only if the drain after the handler cannot fail: a body the
+        // client was told to hold back (100-continue) may never come, a long one is not worth
+        // reading, and a chunked one must end within the bytes already here.
         if (head.expect_continue && !continue_sent_) keep = false;
+        if (body_error_) keep = false;
         if (head.framing == body_framing::content_length &&
             head.content_length - parser_.body_received() > options.drain_limit) {
             keep = false;
         }
+        if (keep && head.framing == body_framing::chunked && !body_ends_in_buffer()) keep = false;
     }
     if (!length_known && head.version_minor == 0) keep = false;
     keep_alive_ = keep;
     return keep;
+}
+
+bool connection::body_ends_in_buffer() const {
+    // A copy of the parser reads ahead; the real one keeps the body for the handler.
+    parser ahead = parser_;
+    std::size_t at = begin_;
+    std::uint64_t drained = 0;
+    for (;;) {
+        auto step = ahead.parse(std::string_view(buffer_.get() + at, end_ - at));
+        if (!step || step->what == parser::event::need_more) return false;
+        if (step->what == parser::event::end) return true;
+        at += step->consumed;
+        drained += step->body.size();
+        if (drained > owner_.options().drain_limit) return false;
+    }
 }
 
 void connection::append_connection_fields() {

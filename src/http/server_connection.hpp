@@ -69,6 +69,8 @@ class connection {
     asio::awaitable<void> wait_until_acknowledged();
     void reject(int status);
     bool decide_keep_alive(bool length_known);
+    bool needs_room_for_body() const;  // of the head just parsed, where it lies
+    bool body_ends_in_buffer() const;  // the unread chunked body, without taking it
     void append_connection_fields();
     void make_room();
     void disarm() { deadline.unlink(); }

@@ -55,11 +55,14 @@ class readiness {
     // Until a read or write meets EAGAIN (or a short read), assume it would succeed.
     bool readable = true;
     bool writable = true;
+    // The peer's FIN was reported: its edge came already, so a short read does not mean drained.
+    bool peer_shut_down = false;
 
     // From the worker's epoll loop. May resume (and so destroy) the connection that owns this.
     void on_events(std::uint32_t events) {
         readiness_waiter* waiter = nullptr;
         const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+        if ((events & EPOLLRDHUP) != 0) peer_shut_down = true;
         if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0) {
             readable = true;
             waiter = std::exchange(read_waiter_, nullptr);

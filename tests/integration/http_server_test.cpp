@@ -78,6 +78,55 @@ TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
     for (const auto& r : responses) EXPECT_EQ(r.status, 200);
 }
 
+// Pipelined requests fill the read buffer (16 KiB by default) so that a POST head ends on its
+// last byte: the body that follows still needs room beside the head.
+TEST(HttpServer, ABodyHasRoomWhenItsHeadEndsTheReadBuffer) {
+    START_SERVE(server, "--workers 1 --echo");
+    constexpr std::size_t buffer = 16 * 1024;
+    const std::string big_get = get("/", "X-Pad: " + std::string(4000, 'p') + "\r\n");
+    for (const std::string framing : {"Content-Length: 5", "Transfer-Encoding: chunked"}) {
+        SCOPED_TRACE(framing);
+        raw_client client(server->port());
+        ASSERT_TRUE(client.connected());
+        const std::string gets = big_get + big_get + big_get;
+        const std::string start = "POST / HTTP/1.1\r\nHost: t\r\n" + framing + "\r\nX-Pad: ";
+        const std::size_t pad = buffer - gets.size() - start.size() - 4;
+        const std::string bytes = gets + start + std::string(pad, 'p') + "\r\n\r\n";
+        ASSERT_EQ(bytes.size(), buffer);
+        ASSERT_TRUE(client.send(bytes));
+        ASSERT_EQ(client.read_responses(3).size(), 3u);  // the server has the POST head now
+        ASSERT_TRUE(
+            client.send(framing.starts_with("Content") ? "hello" : "5\r\nhello\r\n0\r\n\r\n"));
+        const auto responses = client.read_responses(1);
+        ASSERT_EQ(responses.size(), 1u);
+        EXPECT_EQ(responses[0].status, 200);
+        EXPECT_EQ(responses[0].body, "hello");
+    }
+}
+
+// A chunked body the handler leaves unread may be longer than the server drains to keep the
+// connection: the response must say Connection: close, so the client's FIN ends it cleanly.
+TEST(HttpServer, AnUnreadChunkedBodyIsAnsweredWithClose) {
+    START_SERVE(server, "--workers 1");
+    raw_client client(server->port());
+    ASSERT_TRUE(client.connected());
+    std::string body;
+    for (int i = 0; i < 100; ++i) body += "400\r\n" + std::string(1024, 'x') + "\r\n";
+    body += "0\r\n\r\n";
+    const std::string head = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::thread sender([&] {
+        client.send(head + body);
+        ::shutdown(client.fd(), SHUT_WR);  // told to close: the client ends its side
+    });
+    const auto responses = client.read_responses(1);
+    sender.join();
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(responses[0].status, 200);
+    EXPECT_EQ(responses[0].header("connection"), "close");
+    EXPECT_EQ(responses[0].header("keep-alive"), "");
+    EXPECT_EQ(client.next_event(1s), 0);  // peer_first: our FIN came, so the server's follows
+}
+
 TEST(HttpServer, EchoStreamsALargeBodyBack) {
     START_SERVE(server, "--workers 1 --echo");
     raw_client client(server->port());

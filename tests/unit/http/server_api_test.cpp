@@ -115,6 +115,32 @@ TEST(HttpServerApi, AShortBodyCutsTheConnection) {
     EXPECT_TRUE(c.read_responses(1, std::chrono::seconds(2)).empty());
 }
 
+TEST(HttpServerApi, AChunkedResponseCutByABadBodyIsResetNotEnded) {
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        ex.start(200, {}, std::nullopt);
+        for (;;) {
+            auto piece = co_await ex.read_body();
+            if (!piece) co_return;  // gives up without end(): the server must not end it
+            if (piece->empty()) break;
+            co_await ex.write(*piece);
+        }
+        if (ex.request().target == "/forget") co_return;  // no error: ended for the handler
+        ex.end();
+    });
+    const std::string chunked = "Host: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    {
+        raw_client c(rs.port);
+        ASSERT_TRUE(c.send("POST / HTTP/1.1\r\n" + chunked + "3\r\nabc\r\nzz\r\n"));
+        // Not a 200 with an empty last chunk: nothing went out, so the RST is all there is.
+        EXPECT_EQ(c.next_event(std::chrono::seconds(2)), -ECONNRESET);
+    }
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send("POST /forget HTTP/1.1\r\n" + chunked + "3\r\nabc\r\n0\r\n\r\n"));
+    const auto r = c.read_responses(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].body, "abc");
+}
+
 TEST(HttpServerApi, StatsCountRequestsAndCloses) {
     static const prepared_response ok(200, {}, "ok");
     running_server rs([](exchange& ex) -> asio::awaitable<void> {
