@@ -202,9 +202,16 @@ std::optional<std::chrono::seconds> keep_alive_timeout(const message_head& head)
             while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
                 item.remove_suffix(1);
             }
+            if (item.size() >= 2 && item.front() == '"' && item.back() == '"') {
+                item = item.substr(1, item.size() - 2);  // a quoted-string parameter value
+            }
+            // A timeout we cannot read is taken as none left, so the connection is not reused
+            // past what the server meant; a huge one is capped (and cannot overflow).
+            constexpr unsigned long most = 24 * 60 * 60;
             unsigned long seconds = 0;
             const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), seconds);
-            if (ec != std::errc{} || p != item.data() + item.size()) return std::nullopt;
+            if (item.empty() || p != item.data() + item.size()) return std::chrono::seconds(0);
+            if (ec == std::errc::result_out_of_range || seconds > most) seconds = most;
             return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(seconds));
         }
     }

@@ -93,10 +93,17 @@ TEST(ClientWire, ReadsTheKeepAliveTimeout) {
     EXPECT_EQ(keep_alive_timeout(head_with(a)), std::chrono::seconds(5));
     const header_field b{"keep-alive", "max=3,  TIMEOUT=2 "};
     EXPECT_EQ(keep_alive_timeout(head_with(b)), std::chrono::seconds(2));
+    // Unreadable: no time left (not reused), rather than no limit at all.
     const header_field c{"Keep-Alive", "timeout=soon"};
-    EXPECT_FALSE(keep_alive_timeout(head_with(c)));
+    EXPECT_EQ(keep_alive_timeout(head_with(c)), std::chrono::seconds(0));
+    const header_field quoted{"Keep-Alive", "timeout=\"7\""};
+    EXPECT_EQ(keep_alive_timeout(head_with(quoted)), std::chrono::seconds(7));
+    const header_field huge{"Keep-Alive", "timeout=99999999999999999999999"};
+    EXPECT_EQ(keep_alive_timeout(head_with(huge)), std::chrono::seconds(24 * 60 * 60));
     const header_field d{"Connection", "keep-alive"};
     EXPECT_FALSE(keep_alive_timeout(head_with(d)));
+    const header_field e{"Keep-Alive", "max=5"};
+    EXPECT_FALSE(keep_alive_timeout(head_with(e)));
 }
 
 TEST(ClientWire, ReplayableRequests) {
