@@ -19,27 +19,24 @@ void assert_failed(std::string_view condition, const char* file, int line) {
 namespace waitless::core {
 namespace {
 
-struct core_category final : std::error_category {
-    const char* name() const noexcept override { return "waitless.core"; }
-    std::string message(int value) const override {
-        switch (static_cast<errc>(value)) {
-            case errc::malformed_input:
-                return "malformed input";
-            case errc::netns_not_found:
-                return "no such network namespace";
-            case errc::truncated:
-                return "input ended early";
-            case errc::out_of_range:
-                return "value out of range";
-        }
-        return "unknown core error";
+std::string_view describe(errc e) {
+    switch (e) {
+        case errc::malformed_input:
+            return "malformed input";
+        case errc::netns_not_found:
+            return "no such network namespace";
+        case errc::truncated:
+            return "input ended early";
+        case errc::out_of_range:
+            return "value out of range";
     }
-};
+    return "unknown core error";
+}
 
 }  // namespace
 
 const std::error_category& category() {
-    static const core_category instance;
+    static const core::enum_category<errc> instance("waitless.core", describe);
     return instance;
 }
 

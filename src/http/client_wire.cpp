@@ -10,37 +10,34 @@
 namespace waitless::http {
 namespace {
 
-struct client_category_impl final : std::error_category {
-    const char* name() const noexcept override { return "waitless.http.client"; }
-    std::string message(int value) const override {
-        switch (static_cast<client_errc>(value)) {
-            case client_errc::invalid_url:
-                return "invalid URL (expected http://host[:port][/target])";
-            case client_errc::invalid_request:
-                return "invalid request field";
-            case client_errc::resolve_failed:
-                return "host name did not resolve";
-            case client_errc::request_timeout:
-                return "request timed out";
-            case client_errc::response_header_timeout:
-                return "response header timed out";
-            case client_errc::peer_closed_before_response:
-                return "connection closed before the response";
-            case client_errc::body_too_large:
-                return "response body too large";
-            case client_errc::body_length_mismatch:
-                return "request body length differs from the length announced";
-            case client_errc::protocol_switch:
-                return "101 Switching Protocols is not supported";
-        }
-        return "unknown client error";
+std::string_view describe(client_errc e) {
+    switch (e) {
+        case client_errc::invalid_url:
+            return "invalid URL (expected http://host[:port][/target])";
+        case client_errc::invalid_request:
+            return "invalid request field";
+        case client_errc::resolve_failed:
+            return "host name did not resolve";
+        case client_errc::request_timeout:
+            return "request timed out";
+        case client_errc::response_header_timeout:
+            return "response header timed out";
+        case client_errc::peer_closed_before_response:
+            return "connection closed before the response";
+        case client_errc::body_too_large:
+            return "response body too large";
+        case client_errc::body_length_mismatch:
+            return "request body length differs from the length announced";
+        case client_errc::protocol_switch:
+            return "101 Switching Protocols is not supported";
     }
-};
+    return "unknown client error";
+}
 
 }  // namespace
 
 const std::error_category& client_category() {
-    static const client_category_impl instance;
+    static const core::enum_category<client_errc> instance("waitless.http.client", describe);
     return instance;
 }
 

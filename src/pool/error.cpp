@@ -5,35 +5,32 @@
 namespace waitless::pool {
 namespace {
 
-struct pool_category final : std::error_category {
-    const char* name() const noexcept override { return "waitless.pool"; }
-    std::string message(int value) const override {
-        switch (static_cast<errc>(value)) {
-            case errc::timeout:
-                return "timed out waiting for a pooled resource";
-            case errc::too_many_waiters:
-                return "too many callers waiting for the pool";
-            case errc::draining:
-                return "the pool is draining";
-            case errc::create_failed:
-                return "the factory failed to create a resource";
-            case errc::create_timeout:
-                return "creating a resource timed out";
-            case errc::cancelled:
-                return "the acquire was cancelled";
-            case errc::would_block:
-                return "no idle resource";
-            case errc::invalid_size:
-                return "invalid pool size";
-        }
-        return "unknown pool error";
+std::string_view describe(errc e) {
+    switch (e) {
+        case errc::timeout:
+            return "timed out waiting for a pooled resource";
+        case errc::too_many_waiters:
+            return "too many callers waiting for the pool";
+        case errc::draining:
+            return "the pool is draining";
+        case errc::create_failed:
+            return "the factory failed to create a resource";
+        case errc::create_timeout:
+            return "creating a resource timed out";
+        case errc::cancelled:
+            return "the acquire was cancelled";
+        case errc::would_block:
+            return "no idle resource";
+        case errc::invalid_size:
+            return "invalid pool size";
     }
-};
+    return "unknown pool error";
+}
 
 }  // namespace
 
 const std::error_category& category() {
-    static const pool_category instance;
+    static const core::enum_category<errc> instance("waitless.pool", describe);
     return instance;
 }
 

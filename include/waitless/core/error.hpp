@@ -2,6 +2,7 @@
 #pragma once
 
 #include <expected>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -30,6 +31,24 @@ enum class errc {
 
 const std::error_category& category();
 std::error_code make_error_code(errc e);
+
+// The std::error_category of a module's errc: its name, and a function that says what each
+// value means. Each module keeps one as a function-local static.
+template <class Errc>
+class enum_category final : public std::error_category {
+  public:
+    using describe_fn = std::string_view (*)(Errc);
+    enum_category(const char* name, describe_fn describe) noexcept
+        : name_(name), describe_(describe) {}
+    const char* name() const noexcept override { return name_; }
+    std::string message(int value) const override {
+        return std::string(describe_(static_cast<Errc>(value)));
+    }
+
+  private:
+    const char* name_;
+    describe_fn describe_;
+};
 
 }  // namespace waitless::core
 
