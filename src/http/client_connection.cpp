@@ -166,6 +166,12 @@ asio::awaitable<exchange_outcome> client_connection::exchange(const exchange_pla
     exchange_outcome o;
     if (auto ec = co_await send(plan)) {
         o.error = ec;
+        // The server may have answered (413 and close) before the whole request went out: its
+        // bytes wait unread, so it saw the request, and a replay would send it twice.
+        char byte = 0;
+        if (::recv(native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+            o.response_started = true;
+        }
     } else {
         o = co_await receive(plan, out);
     }
