@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/nginx.hpp"
+#include "support/run_on.hpp"
 #include "waitless/http/client.hpp"
 
 namespace waitless::http {
@@ -19,18 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs one awaitable to completion on io (which must outlive the client using it).
-template <class T>
-T run_on(asio::io_context& io, asio::awaitable<T> a) {
-    std::optional<T> out;
-    asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-        if (e) std::rethrow_exception(e);
-        out.emplace(std::move(v));
-    });
-    io.restart();
-    io.run();
-    return std::move(*out);
-}
+using test::run_on;
 
 const std::string hello_locations =
     "location = /hello { return 200 \"hello world\\n\"; }\n"

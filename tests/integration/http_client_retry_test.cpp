@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/run_on.hpp"
 #include "waitless/http/client.hpp"
 #include "waitless/net/error.hpp"
 #include "waitless/net/listen.hpp"
@@ -24,17 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <class T>
-T run_on(asio::io_context& io, asio::awaitable<T> a) {
-    std::optional<T> out;
-    asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
-        if (e) std::rethrow_exception(e);
-        out.emplace(std::move(v));
-    });
-    io.restart();
-    io.run();
-    return std::move(*out);
-}
+using test::run_on;
 
 struct behaviour {
     // After this many responses on a connection, read the next request and close without a
