@@ -82,6 +82,31 @@ asio::awaitable<bool> connection::wait_ready(bool for_write, timeout_kind kind) 
     co_return interrupt_ == interrupt::none;
 }
 
+std::optional<connection::read_status> connection::read_now() {
+    const int fd = socket_.native_handle();
+    for (;;) {
+        if (interrupt_ != interrupt::none || !ready_.readable) return std::nullopt;
+        // A client that keeps the socket full would otherwise never let the worker go.
+        if (++sync_reads_ > 16) return std::nullopt;
+        const std::size_t space = capacity_ - end_;
+        const auto n = ::recv(fd, buffer_.get() + end_, space, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ready_.readable = false;
+                return std::nullopt;
+            }
+            return read_status::failed;
+        }
+        if (n == 0) return read_status::eof;
+        end_ += static_cast<std::size_t>(n);
+        // Short: the socket is empty now, and newer bytes will raise a new edge (a FIN already
+        // reported will not: the next recv() returns its 0).
+        if (static_cast<std::size_t>(n) < space && !ready_.peer_shut_down) ready_.readable = false;
+        return read_status::ok;
+    }
+}
+
 asio::awaitable<connection::read_status> connection::read_more(timeout_kind kind) {
     auto interrupted = [this] {
         switch (interrupt_) {
@@ -93,63 +118,45 @@ asio::awaitable<connection::read_status> connection::read_more(timeout_kind kind
                 return read_status::failed;
         }
     };
-    const int fd = socket_.native_handle();
     for (;;) {
+        if (const auto got = read_now()) co_return *got;
         if (interrupt_ != interrupt::none) co_return interrupted();
-        if (!ready_.readable) {
-            sync_reads_ = 0;
-            if (!co_await wait_ready(false, kind)) co_return interrupted();
-            continue;
-        }
-        // A client that keeps the socket full would otherwise never let the worker go.
-        if (++sync_reads_ > 16) {
+        if (sync_reads_ > 16) {
             sync_reads_ = 0;
             co_await asio::post(owner_.context().get_executor(), asio::use_awaitable);
             continue;
         }
-        const std::size_t space = capacity_ - end_;
-        const auto n = ::recv(fd, buffer_.get() + end_, space, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                ready_.readable = false;
-                continue;
-            }
-            co_return read_status::failed;
-        }
-        if (n == 0) co_return read_status::eof;
-        end_ += static_cast<std::size_t>(n);
-        // Short: the socket is empty now, and newer bytes will raise a new edge (a FIN already
-        // reported will not: the next recv() returns its 0).
-        if (static_cast<std::size_t>(n) < space && !ready_.peer_shut_down) ready_.readable = false;
-        co_return read_status::ok;
+        sync_reads_ = 0;
+        if (!co_await wait_ready(false, kind)) co_return interrupted();
     }
 }
 
-asio::awaitable<bool> connection::flush() {
-    std::size_t sent = 0;
+bool connection::flush_now() {
     const int fd = socket_.native_handle();
-    while (sent < out_.size()) {
-        if (interrupt_ == interrupt::forced) co_return false;
-        if (!ready_.writable) {
-            // The client is slower than we are: wait for it, within the io timeout (or the
-            // deadline of the head being read).
-            const auto kind = deadline.armed() ? timeout_kind::header : timeout_kind::io;
-            if (!co_await wait_ready(true, kind)) co_return false;
-            continue;
-        }
-        const auto n = ::send(fd, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL);
+    while (!out_.empty() && ready_.writable && interrupt_ != interrupt::forced) {
+        const auto n = ::send(fd, out_.data(), out_.size(), MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 ready_.writable = false;
-                continue;
+                return false;
             }
-            co_return false;
+            write_failed_ = true;
+            return false;
         }
-        sent += static_cast<std::size_t>(n);
+        out_.erase(0, static_cast<std::size_t>(n));
     }
-    out_.clear();
+    return out_.empty();
+}
+
+asio::awaitable<bool> connection::flush() {
+    while (!flush_now()) {
+        if (write_failed_ || interrupt_ == interrupt::forced) co_return false;
+        // The client is slower than we are: wait for it, within the io timeout (or the
+        // deadline of the head being read).
+        const auto kind = deadline.armed() ? timeout_kind::header : timeout_kind::io;
+        if (!co_await wait_ready(true, kind)) co_return false;
+    }
     co_return true;
 }
 
@@ -210,7 +217,7 @@ asio::awaitable<void> connection::run() {
         }
         if (step->what != parser::event::need_more) continue;
         if (begin_ == end_) begin_ = end_ = 0;
-        if (!co_await flush()) break;
+        if (!flush_now() && !co_await flush()) break;
         const bool in_message = parser_.in_message();
         if (!in_message && owner_.stopping()) {
             reason = close_reason::idle;
@@ -219,10 +226,11 @@ asio::awaitable<void> connection::run() {
         make_room();
         const auto kind = in_message || requests_ == 0 ? timeout_kind::header : timeout_kind::idle;
         idle_wait_ = !in_message;
-        const auto got = co_await read_more(kind);
+        auto got = read_now();
+        if (!got) got = co_await read_more(kind);
         idle_wait_ = false;
-        if (got == read_status::ok) continue;
-        if (got == read_status::timeout) {
+        if (*got == read_status::ok) continue;
+        if (*got == read_status::timeout) {
             disarm();
             if (in_message) {
                 // A slow client: tell it why, then close like any server-decided close.
@@ -234,7 +242,7 @@ asio::awaitable<void> connection::run() {
                 owner_.counters().idle_timeouts.add();
                 reason = close_reason::idle;
             }
-        } else if (got == read_status::stopped) {
+        } else if (*got == read_status::stopped) {
             reason = close_reason::idle;
         } else if (interrupt_ == interrupt::forced) {
             reason = close_reason::forced;
@@ -283,7 +291,7 @@ asio::awaitable<void> connection::handle_exchange() {
         }
         end();
     }
-    if (broken_ || !keep_alive_) co_return;
+    if (broken_ || !keep_alive_ || head.framing == body_framing::none) co_return;
     // The next request starts where this body ends: read what the handler left.
     if (!co_await drain_body()) keep_alive_ = false;
 }

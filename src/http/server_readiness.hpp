@@ -8,18 +8,23 @@
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
-#include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <system_error>
 #include <utility>
 
+#include "waitless/core/error.hpp"
+
 namespace waitless::http::detail {
 
+// A suspended wait, placed in its connection's readiness rather than on the heap.
 class readiness_waiter {
   public:
-    // Resumes the waiter: inline when the caller allows it (the epoll loop), else posted.
+    // Resumes the waiter: inline when the caller allows it (the epoll loop, on the context's
+    // thread, which is what asio::dispatch would find too), else posted. Ends this object.
     virtual void complete(std::error_code ec, bool inline_ok) = 0;
 
   protected:
@@ -32,13 +37,12 @@ class readiness_waiter_for final : public readiness_waiter {
     explicit readiness_waiter_for(Handler h) : handler_(std::move(h)) {}
     void complete(std::error_code ec, bool inline_ok) override {
         Handler h(std::move(handler_));
-        delete this;
-        auto ex = asio::get_associated_executor(h);
-        auto resume = [h = std::move(h), ec]() mutable { std::move(h)(ec); };
+        this->~readiness_waiter_for();
         if (inline_ok) {
-            asio::dispatch(ex, std::move(resume));
+            std::move(h)(ec);
         } else {
-            asio::post(ex, std::move(resume));
+            auto ex = asio::get_associated_executor(h);
+            asio::post(ex, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
         }
     }
 
@@ -65,19 +69,19 @@ class readiness {
         if ((events & EPOLLRDHUP) != 0) peer_shut_down = true;
         if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0) {
             readable = true;
-            waiter = std::exchange(read_waiter_, nullptr);
+            waiter = std::exchange(read_slot_.waiter, nullptr);
         }
         if (failed || (events & EPOLLOUT) != 0) {
             writable = true;
-            if (waiter == nullptr) waiter = std::exchange(write_waiter_, nullptr);
+            if (waiter == nullptr) waiter = std::exchange(write_slot_.waiter, nullptr);
         }
         if (waiter != nullptr) waiter->complete({}, true);  // last: `this` may be gone after
     }
 
     // Ends a pending wait with operation_aborted (a timeout, a shutdown).
     void cancel() {
-        auto* r = std::exchange(read_waiter_, nullptr);
-        auto* w = std::exchange(write_waiter_, nullptr);
+        auto* r = std::exchange(read_slot_.waiter, nullptr);
+        auto* w = std::exchange(write_slot_.waiter, nullptr);
         if (r != nullptr) r->complete(asio::error::operation_aborted, false);
         if (w != nullptr) w->complete(asio::error::operation_aborted, false);
     }
@@ -87,16 +91,22 @@ class readiness {
     auto async_wait(bool for_write, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code)>(
             [this, for_write](auto handler) {
-                using handler_type = std::decay_t<decltype(handler)>;
-                auto* w = new readiness_waiter_for<handler_type>(std::move(handler));
-                (for_write ? write_waiter_ : read_waiter_) = w;
+                using waiter_type = readiness_waiter_for<std::decay_t<decltype(handler)>>;
+                auto& slot = for_write ? write_slot_ : read_slot_;
+                static_assert(sizeof(waiter_type) <= sizeof(slot.storage) &&
+                              alignof(waiter_type) <= alignof(std::max_align_t));
+                WAITLESS_ASSERT(slot.waiter == nullptr);
+                slot.waiter = new (slot.storage) waiter_type(std::move(handler));
             },
             token);
     }
 
   private:
-    readiness_waiter* read_waiter_ = nullptr;
-    readiness_waiter* write_waiter_ = nullptr;
+    struct waiter_slot {
+        alignas(std::max_align_t) unsigned char storage[64];
+        readiness_waiter* waiter = nullptr;
+    };
+    waiter_slot read_slot_, write_slot_;
 };
 
 }  // namespace waitless::http::detail

@@ -51,12 +51,13 @@ worker::worker(const server_options& options, const handler& h, std::size_t conn
       // One thread runs this context, so the reactor needs no locks; post() from stop() is
       // still safe because the scheduler keeps its own.
       context_(ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-      epoll_watch_(context_),
       sweep_timer_(context_),
       slot_timer_(context_, clock::time_point::max()),
       drain_timer_(context_) {
-    WAITLESS_ASSERT(epoll_fd_ >= 0);
-    epoll_watch_.assign(epoll_fd_);
+    WAITLESS_ASSERT(epoll_fd_.is_open());
+    epoll_watch_.emplace(
+        context_, epoll_fd_.native_handle(),
+        [](void* self) { static_cast<worker*>(self)->on_epoll_ready(); }, this);
     for (const auto& l : listener_fds_) {
         auto acceptor =
             std::make_unique<asio::basic_socket_acceptor<asio::generic::stream_protocol>>(context_);
@@ -83,7 +84,6 @@ void worker::run() {
         asio::co_spawn(context_, accept_loop(i), rethrow);
     }
     asio::co_spawn(context_, sweep_loop(), rethrow);
-    arm_epoll();
     context_.run();
 }
 
@@ -91,26 +91,20 @@ void worker::watch_socket(int fd, readiness& r) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = &r;
-    WAITLESS_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0);
-}
-
-void worker::arm_epoll() {
-    epoll_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](std::error_code ec) {
-        if (!ec && !finished_) on_epoll_ready();
-    });
+    WAITLESS_ASSERT(::epoll_ctl(epoll_fd_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0);
 }
 
 void worker::on_epoll_ready() {
+    if (finished_) return;
     // Each connection has one event here at most; resuming it inline may end it, never another.
     epoll_event events[256];
     int n = 0;
     do {
-        n = ::epoll_wait(epoll_fd_, events, 256, 0);
+        n = ::epoll_wait(epoll_fd_.native_handle(), events, 256, 0);
         for (int i = 0; i < n; ++i) {
             static_cast<readiness*>(events[i].data.ptr)->on_events(events[i].events);
         }
     } while (n == 256);
-    if (!finished_) arm_epoll();
 }
 
 void worker::stop() {
@@ -141,7 +135,7 @@ void worker::finish_if_done() {
     sweep_timer_.cancel();
     drain_timer_.cancel();
     slot_timer_.cancel();
-    epoll_watch_.cancel();
+    // The epoll watch is no work to the context: with the timers gone, run() returns.
 }
 
 std::string_view worker::date_line() {

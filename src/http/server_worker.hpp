@@ -6,18 +6,20 @@
 #include <asio/basic_socket_acceptor.hpp>
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "http/deadline_list.hpp"
+#include "http/reactor_watch.hpp"
 #include "http/server_readiness.hpp"
 #include "waitless/http/server.hpp"
+#include "waitless/net/socket.hpp"
 
 namespace waitless::http::detail {
 
@@ -85,7 +87,6 @@ class worker {
     void force_close_all();
     void finish_if_done();
     void run();
-    void arm_epoll();
     void on_epoll_ready();
     deadline_list& list_for(timeout_kind kind);
 
@@ -96,7 +97,7 @@ class worker {
     std::string keep_alive_line_;
     std::string date_;
     std::int64_t date_second_ = -1;
-    int epoll_fd_ = -1;  // the connections' readiness, watched by the context as one fd
+    net::socket epoll_fd_;  // the connections' readiness, watched by the context as one fd
     bool stopping_ = false;
     bool finished_ = false;
     worker_counters counters_;
@@ -108,11 +109,11 @@ class worker {
     asio::io_context context_;
     std::vector<std::unique_ptr<asio::basic_socket_acceptor<asio::generic::stream_protocol>>>
         acceptors_;
-    asio::posix::stream_descriptor epoll_watch_;
     asio::steady_timer sweep_timer_;
     clock::time_point sweep_at_ = clock::time_point::max();
-    asio::steady_timer slot_timer_;   // an accept loop waits on it while at the limit
-    asio::steady_timer drain_timer_;  // shutdown: in-flight requests past it are cut
+    asio::steady_timer slot_timer_;             // an accept loop waits on it while at the limit
+    asio::steady_timer drain_timer_;            // shutdown: in-flight requests past it are cut
+    std::optional<reactor_watch> epoll_watch_;  // first to go: no callback into a worker gone
 };
 
 }  // namespace waitless::http::detail
