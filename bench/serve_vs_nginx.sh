@@ -2,13 +2,17 @@
 # waitless serve --workers 1 against nginx (one worker process) answering the same 12-byte body
 # with keep-alive, side by side in one run: each server pinned to one core, wrk pinned to another.
 # Figure of merit: server CPU time (utime + stime from /proc/PID/stat) per request wrk counted.
+# A third server, bench/floor_server.cpp (no parser, fixed answer), is measured the same way:
+# floor_cpu_ratio is the best any server could reach here, since the kernel's share is equal.
 #
-# Usage: bench/serve_vs_nginx.sh [path/to/waitless]   (default build/server-release/bin/waitless)
+# Usage: bench/serve_vs_nginx.sh [path/to/waitless]   (default build/release/bin/waitless;
+#        floor_server is looked for beside it)
 # Knobs: DURATION (s, default 5), CONNECTIONS (50), ROUNDS (3), SERVER_CPU (0), CLIENT_CPU (1).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-waitless=${1:-build/server-release/bin/waitless}
+waitless=${1:-build/release/bin/waitless}
+floor=$(dirname "$waitless")/floor_server
 duration=${DURATION:-5}
 connections=${CONNECTIONS:-50}
 rounds=${ROUNDS:-3}
@@ -19,6 +23,7 @@ for tool in nginx wrk taskset python3; do
     command -v "$tool" >/dev/null || { echo "serve_vs_nginx: needs $tool" >&2; exit 2; }
 done
 [ -x "$waitless" ] || { echo "serve_vs_nginx: no waitless binary at $waitless" >&2; exit 2; }
+[ -x "$floor" ] || { echo "serve_vs_nginx: no floor_server beside it at $floor" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 pids=()
@@ -79,6 +84,12 @@ start_waitless() {
     pids+=("$server_pid")
 }
 
+start_floor() {
+    taskset -c "$server_cpu" "$floor" "$1" >"$tmp/floor.out" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+}
+
 stop_server() {
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -97,12 +108,13 @@ measure() {
     echo "$requests $((user1 - user0)) $((sys1 - sys0)) $errors"
 }
 
-declare -A total_requests=([waitless]=0 [nginx]=0)
-declare -A total_ticks=([waitless]=0 [nginx]=0)
-declare -A total_user=([waitless]=0 [nginx]=0)
-declare -A total_errors=([waitless]=0 [nginx]=0)
+servers=(waitless nginx floor)
+declare -A total_requests total_ticks total_user total_errors
+for name in "${servers[@]}"; do
+    total_requests[$name]=0 total_ticks[$name]=0 total_user[$name]=0 total_errors[$name]=0
+done
 for round in $(seq "$rounds"); do
-    for name in waitless nginx; do
+    for name in "${servers[@]}"; do
         port=$(free_port)
         "start_$name" "$port"
         wait_for_port "$port"
@@ -119,7 +131,7 @@ for round in $(seq "$rounds"); do
     done
 done
 
-for name in waitless nginx; do
+for name in "${servers[@]}"; do
     echo "${name}_requests: ${total_requests[$name]}"
     echo "${name}_requests_per_s: $((total_requests[$name] / (rounds * duration)))"
     echo "${name}_cpu_s: $(awk -v t="${total_ticks[$name]}" -v h="$clock_ticks" 'BEGIN {printf "%.2f", t / h}')"
@@ -129,6 +141,11 @@ for name in waitless nginx; do
         -v r="${total_requests[$name]}" 'BEGIN {printf "%.3f", t / h * 1e6 / r}')"
     echo "${name}_errors: ${total_errors[$name]}"
 done
-awk -v wt="${total_ticks[waitless]}" -v wr="${total_requests[waitless]}" \
-    -v nt="${total_ticks[nginx]}" -v nr="${total_requests[nginx]}" \
-    'BEGIN {printf "serve_cpu_ratio: %.3f\n", (wt / wr) / (nt / nr)}'
+# Per-request CPU of server $1 over that of server $2.
+ratio() {
+    awk -v at="${total_ticks[$1]}" -v ar="${total_requests[$1]}" \
+        -v bt="${total_ticks[$2]}" -v br="${total_requests[$2]}" \
+        'BEGIN {printf "%.3f\n", (at / ar) / (bt / br)}'
+}
+echo "floor_cpu_ratio: $(ratio floor nginx)"
+echo "serve_cpu_ratio: $(ratio waitless nginx)"
