@@ -24,7 +24,8 @@ constexpr std::string_view response =
     "HTTP/1.1 200 OK\r\nServer: waitless\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
     "Date: Wed, 25 Nov 2026 00:00:00 GMT\r\nKeep-Alive: timeout=5\r\n\r\nhello world\n";
 
-// How far into "\r\n\r\n" the bytes seen so far on a connection have come.
+// The request heads that end in bytes; matched carries how far into "\r\n\r\n" the
+// connection's bytes so far have come.
 int count_heads(std::string_view bytes, int& matched) {
     static constexpr std::string_view end = "\r\n\r\n";
     int heads = 0;

@@ -141,8 +141,7 @@ bool connection::flush_now() {
                 ready_.writable = false;
                 return false;
             }
-            write_failed_ = true;
-            return false;
+            return false;  // still "writable": the write failed, waiting would not help
         }
         out_.erase(0, static_cast<std::size_t>(n));
     }
@@ -151,7 +150,7 @@ bool connection::flush_now() {
 
 asio::awaitable<bool> connection::flush() {
     while (!flush_now()) {
-        if (write_failed_ || interrupt_ == interrupt::forced) co_return false;
+        if (ready_.writable || interrupt_ == interrupt::forced) co_return false;
         // The client is slower than we are: wait for it, within the io timeout (or the
         // deadline of the head being read).
         const auto kind = deadline.armed() ? timeout_kind::header : timeout_kind::io;

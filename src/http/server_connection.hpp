@@ -62,7 +62,8 @@ class connection {
     // Without waiting: a result, or nothing when the socket must be waited for first.
     std::optional<read_status> read_now();
     asio::awaitable<read_status> read_more(timeout_kind kind);
-    // Writes what the socket takes now; true when nothing is left.
+    // Writes what the socket takes now; true when nothing is left. False with the socket still
+    // marked writable: the write failed.
     bool flush_now();
     asio::awaitable<bool> flush();
     asio::awaitable<bool> wait_ready(bool for_write, timeout_kind kind);
@@ -98,7 +99,6 @@ class connection {
     bool body_done_ = false;
     bool continue_sent_ = false;
     bool broken_ = false;  // a response that cannot be completed: close without more
-    bool write_failed_ = false;
     std::error_code body_error_;
     interrupt interrupt_ = interrupt::none;
     response_state response_;
