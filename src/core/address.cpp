@@ -125,6 +125,60 @@ result<address_filter> address_filter::parse(std::string_view text) {
     return filter;
 }
 
+result<ip_network> ip_network::parse(std::string_view text) {
+    const auto slash = text.find('/');
+    auto address = ip_address::parse(text.substr(0, slash));
+    if (!address) return std::unexpected(address.error());
+    ip_network out;
+    out.address = address->unmapped();
+    const unsigned width = out.address.family == AF_INET ? 32 : 128;
+    out.prefix = width;
+    if (slash != std::string_view::npos) {
+        const auto digits = text.substr(slash + 1);
+        unsigned prefix = 0;
+        const auto [end, ec] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+            prefix > width) {
+            return std::unexpected(make_error_code(errc::malformed_input));
+        }
+        out.prefix = prefix;
+    }
+    // Host bits are cleared, so "10.1.2.3/8" means 10.0.0.0/8.
+    for (unsigned bit = out.prefix; bit < width; ++bit) {
+        out.address.bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+    }
+    return out;
+}
+
+bool ip_network::contains(const ip_address& a) const {
+    const ip_address candidate = a.unmapped();
+    if (candidate.family != address.family) return false;
+    const unsigned whole = prefix / 8;
+    if (std::memcmp(candidate.bytes.data(), address.bytes.data(), whole) != 0) return false;
+    if (prefix % 8 == 0) return true;
+    const auto mask = static_cast<std::uint8_t>(0xFFu << (8 - prefix % 8));
+    return (candidate.bytes[whole] & mask) == address.bytes[whole];
+}
+
+std::string ip_network::to_string() const {
+    return address.to_string() + "/" + std::to_string(prefix);
+}
+
+result<std::vector<ip_network>> parse_networks(std::string_view text) {
+    std::vector<ip_network> out;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        auto network = ip_network::parse(text.substr(0, comma));
+        if (!network) return std::unexpected(network.error());
+        out.push_back(*network);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+        if (text.empty()) return std::unexpected(make_error_code(errc::malformed_input));
+    }
+    return out;
+}
+
 }  // namespace waitless::core
 
 std::size_t std::hash<waitless::core::ip_address>::operator()(

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "waitless/core/error.hpp"
 
@@ -38,6 +39,20 @@ struct address_filter {
 
     static result<address_filter> parse(std::string_view text);
 };
+
+// An address block in CIDR notation ("10.0.0.0/8", "fd00::/8"); a plain address is a /32 or
+// a /128. IPv4-mapped IPv6 peers match IPv4 networks.
+struct ip_network {
+    ip_address address;  // the bits past the prefix are zero
+    unsigned prefix = 0;
+
+    static result<ip_network> parse(std::string_view text);
+    bool contains(const ip_address& a) const;
+    std::string to_string() const;
+};
+
+// A comma-separated list of networks ("10.0.0.0/8,192.168.1.7"); empty text, an empty list.
+result<std::vector<ip_network>> parse_networks(std::string_view text);
 
 // A port number 1..65535 from text made of digits only.
 result<std::uint16_t> parse_port(std::string_view text);

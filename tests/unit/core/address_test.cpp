@@ -79,3 +79,44 @@ TEST(ParsePort, AcceptsOnlyDigitsInRange) {
 
 }  // namespace
 }  // namespace waitless::core
+
+namespace waitless::core {
+namespace {
+
+TEST(IpNetwork, ContainsTheAddressesOfItsPrefix) {
+    auto net8 = ip_network::parse("10.1.2.3/8").value();
+    EXPECT_EQ(net8.to_string(), "10.0.0.0/8");
+    EXPECT_TRUE(net8.contains(ip_address::parse("10.255.0.1").value()));
+    EXPECT_FALSE(net8.contains(ip_address::parse("11.0.0.1").value()));
+    EXPECT_TRUE(net8.contains(ip_address::parse("::ffff:10.0.0.9").value()));  // mapped
+    auto net20 = ip_network::parse("172.16.0.0/12").value();
+    EXPECT_TRUE(net20.contains(ip_address::parse("172.31.255.255").value()));
+    EXPECT_FALSE(net20.contains(ip_address::parse("172.32.0.0").value()));
+    auto host = ip_network::parse("192.168.1.7").value();
+    EXPECT_EQ(host.prefix, 32u);
+    EXPECT_TRUE(host.contains(ip_address::parse("192.168.1.7").value()));
+    EXPECT_FALSE(host.contains(ip_address::parse("192.168.1.8").value()));
+    auto v6 = ip_network::parse("fd00::/8").value();
+    EXPECT_TRUE(v6.contains(ip_address::parse("fdab::1").value()));
+    EXPECT_FALSE(v6.contains(ip_address::parse("fe80::1").value()));
+    EXPECT_FALSE(v6.contains(ip_address::parse("10.0.0.1").value()));
+    EXPECT_TRUE(
+        ip_network::parse("0.0.0.0/0").value().contains(ip_address::parse("8.8.8.8").value()));
+}
+
+TEST(IpNetwork, RejectsMalformedNetworks) {
+    for (const char* bad : {"", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.0/8x", "host/8",
+                            "10.0.0.0/-1", "10.0.0.0/ 8"}) {
+        EXPECT_FALSE(ip_network::parse(bad)) << bad;
+    }
+}
+
+TEST(IpNetwork, ListsAreCommaSeparated) {
+    EXPECT_TRUE(parse_networks("").value().empty());
+    EXPECT_EQ(parse_networks("10.0.0.0/8,::1").value().size(), 2u);
+    EXPECT_FALSE(parse_networks("10.0.0.0/8,"));
+    EXPECT_FALSE(parse_networks("10.0.0.0/8,,::1"));
+}
+
+}  // namespace
+}  // namespace waitless::core
