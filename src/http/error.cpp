@@ -73,6 +73,10 @@ std::string_view describe(errc e) {
             return "body too large";
         case errc::partial_message:
             return "connection closed inside a message";
+        case errc::response_already_started:
+            return "a response was already started for this request";
+        case errc::invalid_response_field:
+            return "a response field with CR, LF or NUL, or one the server frames itself";
     }
     return "unknown HTTP error";
 }

@@ -78,6 +78,8 @@ result<void> loop::add(int fd, fd_watch& w) {
     return {};
 }
 
+void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }
+
 void loop::forget(fd_watch& w) {
     for (int i = next_; i < dispatching_; ++i) {
         if (events_[static_cast<std::size_t>(i)].data.ptr == &w) {

@@ -107,7 +107,7 @@ TEST(HttpServer, ABodyHasRoomWhenItsHeadEndsTheReadBuffer) {
 // A chunked body the handler leaves unread may be longer than the server drains to keep the
 // connection: the response must say Connection: close, so the client's FIN ends it cleanly.
 TEST(HttpServer, AnUnreadChunkedBodyIsAnsweredWithClose) {
-    START_SERVE(server, "--workers 1");
+    START_SERVE(server, "--workers 1 --close-policy peer_first");
     raw_client client(server->port());
     ASSERT_TRUE(client.connected());
     std::string body;
@@ -258,12 +258,13 @@ TEST(HttpServer, SigtermLetsTheRequestInFlightFinish) {
     EXPECT_EQ(server->wait_exit(5s), 0) << server->error_text();
 }
 
-// Requests that ask to close, census inside a private namespace: the server's port keeps no
-// TIME_WAIT; every one is on the client's side.
-TEST(HttpServer, ConnectionCloseLeavesNoTimeWaitOnTheServer) {
+// Requests that ask to close, census inside a private namespace: under peer_first the server's
+// port keeps no TIME_WAIT; every one is on the client's side.
+TEST(HttpServer, PeerFirstLeavesTheTimeWaitOnTheClient) {
     WAITLESS_NETNS_OR_SKIP(ns);
     std::string why;
-    auto server = serve_process::start("--workers 2", ns->exec_prefix(), &why);
+    auto server =
+        serve_process::start("--workers 2 --close-policy peer_first", ns->exec_prefix(), &why);
     ASSERT_TRUE(server) << why;
     constexpr int requests = 20;
     census::snapshot snapshot;

@@ -71,6 +71,9 @@ class loop {
     // Registers fd once for its lifetime (edge-triggered: in, out, peer shutdown). ENOSPC or
     // ENOMEM come back as values: that one connection is refused, the loop goes on.
     result<void> add(int fd, fd_watch& w);
+    // Unregisters fd before it is closed while other descriptors share its open file (dup(),
+    // fork()): epoll forgets an entry only when the last of them closes.
+    void remove(int fd);
     // Drops a watch that is going away from the events of this turn still to be dispatched
     // (a connection ended by another's event). fd_watch's destructor calls it.
     void forget(fd_watch& w);

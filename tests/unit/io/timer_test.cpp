@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "waitless/io/deadline_list.hpp"
 #include "waitless/io/loop.hpp"
 #include "waitless/io/timer.hpp"
 
@@ -68,6 +69,27 @@ TEST(TimerHeap, DisarmAndRearmMoveATimer) {
     for (std::size_t i = 1; i < rec.fired.size(); ++i) EXPECT_EQ(rec.fired[i], 2 * i - 1);
     EXPECT_TRUE(heap.empty());
     for (auto& t : timers) EXPECT_FALSE(t.t.armed());
+}
+
+TEST(DeadlineList, ExpiresInOrderAndForgetsUnlinked) {
+    using namespace std::chrono_literals;
+    deadline_list list(100ms);
+    deadline_hook a, b, c;
+    const auto t0 = clock::now();
+    list.push(a, t0);
+    list.push(b, t0 + 10ms);
+    list.push(c, t0 + 20ms);
+    b.unlink();
+    list.push(a, t0 + 30ms);  // refreshed: to the back
+    std::vector<deadline_hook*> expired;
+    list.expire(t0 + 125ms, [&](deadline_hook& h) { expired.push_back(&h); });
+    EXPECT_EQ(expired, std::vector<deadline_hook*>{&c});
+    EXPECT_FALSE(c.armed());
+    EXPECT_TRUE(a.armed());
+    EXPECT_EQ(list.front(), &a);
+    list.expire(t0 + 130ms, [&](deadline_hook& h) { expired.push_back(&h); });
+    EXPECT_TRUE(list.empty());
+    EXPECT_EQ(expired.size(), 2u);
 }
 
 TEST(Loop, SleepWaitsAtLeastItsTime) {
