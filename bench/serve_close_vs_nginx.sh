@@ -6,6 +6,9 @@
 # sockets left after the run, split by side: server-side ones have the server's port as local
 # port, client-side ones (wrk's, holding ephemeral ports) have it as remote port. wrk's own CPU
 # per request is printed too (client_cpu_us_per_request): a close policy can move cost there.
+# The count left after a run is capped near the ports wrk cycles through (a new connection on
+# the 4-tuple of a TIME_WAIT takes it over, on either side), so time_wait_entered adds how many
+# sockets entered TIME_WAIT during the run, both sides together (TcpExt TW + TWKilled).
 # Each run has a network namespace of its own, made for it and deleted after it, so the 60 s of
 # TIME_WAIT one run leaves cannot slow the next. The namespaces keep the kernel's defaults
 # (printed as close_tw_reuse and close_port_range). No warm-up: it would leave TIME_WAIT behind.
@@ -44,10 +47,18 @@ start() {
     esac
 }
 time_wait_count() { "${run_in[@]}" ss -Htan state time-wait "$1" | wc -l; }
+# Sockets that entered TIME_WAIT in the current namespace since it was made.
+# shellcheck disable=SC2016  # the $ are awk's
+time_wait_entered() {
+    "${run_in[@]}" awk '/^TcpExt:/ && !names {split($0, name); names = 1; next}
+        /^TcpExt:/ {for (i = 2; i <= NF; i++) if (name[i] == "TW" || name[i] == "TWKilled") s += $i}
+        END {print s + 0}' /proc/net/netstat
+}
 
-declare -A requests_of ticks_of client_s_of errors_of server_tw_of client_tw_of
+declare -A requests_of ticks_of client_s_of errors_of server_tw_of client_tw_of entered_tw_of
 for name in "${servers[@]}"; do
     requests_of[$name]=0 ticks_of[$name]=0 client_s_of[$name]=0 errors_of[$name]=0
+    entered_tw_of[$name]=0
     server_tw_of[$name]=0 client_tw_of[$name]=0
 done
 for round in $(seq "$rounds"); do
@@ -71,6 +82,7 @@ for round in $(seq "$rounds"); do
         read -r requests errors < <(wrk_counts <"$tmp/wrk.out")
         server_tw=$(time_wait_count "( sport = :$port )")
         client_tw=$(time_wait_count "( dport = :$port )")
+        entered_tw=$(time_wait_entered)
         stop_server
         leave_namespace "$ns"
         ticks=$((user1 - user0 + sys1 - sys0))
@@ -78,12 +90,14 @@ for round in $(seq "$rounds"); do
         echo "round${round}_close_${name}_cpu_s: $(ticks_to_s "$ticks")"
         echo "round${round}_close_${name}_time_wait_server: $server_tw"
         echo "round${round}_close_${name}_time_wait_client: $client_tw"
+        echo "round${round}_close_${name}_time_wait_entered: $entered_tw"
         requests_of[$name]=$((requests_of[$name] + requests))
         ticks_of[$name]=$((ticks_of[$name] + ticks))
         client_s_of[$name]=$(awk -v a="${client_s_of[$name]}" -v b="$client_s" 'BEGIN {print a + b}')
         errors_of[$name]=$((errors_of[$name] + errors))
         server_tw_of[$name]=$((server_tw_of[$name] + server_tw))
         client_tw_of[$name]=$((client_tw_of[$name] + client_tw))
+        entered_tw_of[$name]=$((entered_tw_of[$name] + entered_tw))
     done
 done
 
@@ -97,6 +111,7 @@ for name in "${servers[@]}"; do
     echo "close_${name}_errors: ${errors_of[$name]}"
     echo "close_${name}_time_wait_server: $((server_tw_of[$name] / rounds))"
     echo "close_${name}_time_wait_client: $((client_tw_of[$name] / rounds))"
+    echo "close_${name}_time_wait_entered: $((entered_tw_of[$name] / rounds))"
 done
 echo "close_cpu_ratio: $(awk -v at="${ticks_of[waitless]}" -v ar="${requests_of[waitless]}" \
     -v bt="${ticks_of[nginx]}" -v br="${requests_of[nginx]}" \
