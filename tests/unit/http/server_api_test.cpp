@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/http_serve_process.hpp"
+#include "unit/http/running_server.hpp"
 #include "waitless/http/server.hpp"
 
 namespace waitless::http {
@@ -10,23 +11,6 @@ namespace {
 
 using test::get;
 using test::raw_client;
-
-// A server on 127.0.0.1:0 with one worker and the handler given.
-struct running_server {
-    explicit running_server(handler h, server_options o = {}) : s(with_listen(std::move(o)), h) {
-        auto started = s.start();
-        EXPECT_TRUE(started) << started.error().message();
-        port = static_cast<std::uint16_t>(std::stoi(s.addresses().at(0).substr(10)));
-    }
-    static server_options with_listen(server_options o) {
-        o.listen = {*listen_address::parse("127.0.0.1:0")};
-        o.workers = 1;
-        o.peer_close_wait = std::chrono::milliseconds(200);
-        return o;
-    }
-    server s;
-    std::uint16_t port = 0;
-};
 
 TEST(HttpServerApi, StreamedResponsesAreChunkedWithoutALength) {
     running_server rs([](exchange& ex) -> io::task<void> {
