@@ -148,12 +148,13 @@ io::task<void> connection::close(close_reason reason) {
         }
     }
     const int fd = socket_.release();
-    // Idle and broken connections have nothing in flight: an RST costs no one anything, except
-    // under graceful, which asks for FINs.
+    // Idle, broken and half-closed connections have nothing in flight: an RST (only when the
+    // queues are empty) costs no one anything, except under graceful, which asks for FINs.
     net::close_policy how = net::graceful_close{};
     switch (reason) {
+        // A client whose FIN came first would keep the TIME_WAIT after our FIN; after an RST
+        // (nothing in flight) no one keeps one.
         case close_reason::peer_gone:
-            break;
         case close_reason::idle:
         case close_reason::forced:
             if (policy != server_close_policy::graceful) how = rst_unless_pending;
