@@ -100,7 +100,12 @@ http::handler make_handler(std::shared_ptr<const canned> c) {
             (void)ex.send(c->health);
             co_return;
         }
-        if (c->delay.count() > 0) co_await io::loop::current()->sleep_for(c->delay);
+        if (c->delay.count() > 0) {
+            // Ended early when the client goes away or shutdown cuts the connection.
+            io::alarm delay(*io::loop::current());
+            ex.on_cancel([&delay] { delay.cancel(); });
+            if (!co_await delay.wait_for(c->delay)) co_return;
+        }
         if (c->echo) {
             co_await echo(ex, c->status);
             co_return;

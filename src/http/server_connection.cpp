@@ -73,7 +73,10 @@ connection::~connection() {
     owner_.forget(*this);
 }
 
-result<void> connection::open() { return owner_.loop().add(socket_.native_handle(), watch_); }
+result<void> connection::open() {
+    watch_.on_hangup(&connection::on_hangup, this);
+    return owner_.loop().add(socket_.native_handle(), watch_);
+}
 
 std::optional<net::endpoint> connection::local() const {
     if (!peer_) return std::nullopt;
@@ -101,7 +104,21 @@ void connection::stop_if_idle() {
 void connection::force_close() {
     interrupt_ = interrupt::forced;
     watch_.cancel();
+    cancel_exchange();
 }
+
+void connection::on_cancel(std::function<void()> hook) {
+    cancel_hook_ = std::move(hook);
+    if (cancelled_ && cancel_hook_) std::exchange(cancel_hook_, {})();
+}
+
+void connection::cancel_exchange() {
+    if (!in_exchange_ || cancelled_) return;
+    cancelled_ = true;
+    if (cancel_hook_) std::exchange(cancel_hook_, {})();
+}
+
+void connection::on_hangup(void* self) { static_cast<connection*>(self)->cancel_exchange(); }
 
 io::task<bool> connection::wait_ready(bool for_write, timeout_kind kind) {
     auto& hook = for_write ? write_deadline_ : read_deadline_;
@@ -307,12 +324,16 @@ io::task<void> connection::handle_exchange() {
     body_error_ = {};
     keep_alive_ = head.keep_alive;
     bool threw = false;
+    in_exchange_ = true;
+    cancelled_ = false;
     try {
         exchange ex(*this);
         co_await owner_.request_handler()(ex);
     } catch (...) {
         threw = true;  // a handler's bug must not take the worker down
     }
+    in_exchange_ = false;
+    cancel_hook_ = {};
     if (broken_) co_return;
     if (!response_.started) {
         reject(body_error_ ? status_for(body_error_) : 500);

@@ -4,6 +4,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -49,6 +50,8 @@ class connection {
     io::task<result<void>> write(std::string_view body);
     void end();
     bool responded() const { return response_.started; }
+    void on_cancel(std::function<void()> hook);
+    bool cancelled() const { return cancelled_; }
     bool stopping() const { return owner_.stopping() || !keep_alive_; }
 
   private:
@@ -97,6 +100,8 @@ class connection {
     void make_room();
     void disarm();
     void record_close(net::close_outcome outcome);
+    void cancel_exchange();  // runs the handler's cancel hook, once
+    static void on_hangup(void* self);
 
     worker& owner_;
     net::socket socket_;
@@ -118,6 +123,9 @@ class connection {
     bool continue_sent_ = false;
     bool writing_ = false;  // a coroutine is flushing; another that must flush waits its turn
     std::coroutine_handle<> flush_waiter_;
+    std::function<void()> cancel_hook_;  // the running exchange's, if it set one
+    bool in_exchange_ = false;
+    bool cancelled_ = false;
     bool broken_ = false;  // a response that cannot be completed: close without more
     std::error_code body_error_;
     interrupt interrupt_ = interrupt::none;

@@ -23,6 +23,10 @@ io::task<result<void>> exchange::write(std::string_view body) { return owner_->w
 
 void exchange::end() { owner_->end(); }
 
+void exchange::on_cancel(std::function<void()> hook) { owner_->on_cancel(std::move(hook)); }
+
+bool exchange::cancelled() const { return owner_->cancelled(); }
+
 bool exchange::responded() const { return owner_->responded(); }
 
 bool exchange::stopping() const { return owner_->stopping(); }

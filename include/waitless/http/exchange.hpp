@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -58,6 +59,14 @@ class exchange {
     io::task<result<void>> write(std::string_view body);
     // Ends the started response (the last chunk when chunked).
     void end();
+
+    // Called once, on the worker's thread, if the client goes away (its FIN or an RST arrives
+    // while the handler is not reading) or the drain timeout cuts the connection, while this
+    // exchange runs: the handler should then end whatever it waits for (a timer, an upstream).
+    // Must not destroy anything the handler's coroutine still uses; resume nothing inline.
+    void on_cancel(std::function<void()> hook);
+    // Whether the client went away or the connection was cut while the handler ran.
+    bool cancelled() const;
 
     // Whether a response was started (send() or start()).
     bool responded() const;

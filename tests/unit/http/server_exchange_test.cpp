@@ -10,6 +10,7 @@
 #include "integration/http_serve_process.hpp"
 #include "unit/http/running_server.hpp"
 #include "waitless/http/error.hpp"
+#include "waitless/io/loop.hpp"
 #include "waitless/net/listen.hpp"
 
 namespace waitless::http {
@@ -166,6 +167,44 @@ TEST(HttpServerExchange, EmptyLinesDoNotKeepAnIdleConnectionOpen) {
     }
     EXPECT_TRUE(closed);
     EXPECT_LT(std::chrono::steady_clock::now() - idle_since, 700ms);
+}
+
+// A handler that waits on something else (a timer here, an upstream in a proxy) hears through
+// on_cancel() that its client went away, or that shutdown's drain timeout cut it.
+io::task<void> slow_handler(exchange& ex) {
+    io::alarm wait(*io::loop::current());
+    ex.on_cancel([&wait] { wait.cancel(); });
+    if (co_await wait.wait_for(1h)) (void)ex.start(200, {}, 0);
+    EXPECT_TRUE(ex.cancelled());
+}
+
+TEST(HttpServerExchange, AClientThatResetsCancelsTheHandler) {
+    running_server rs(slow_handler);
+    {
+        raw_client c(rs.port);
+        ASSERT_TRUE(c.send(get()));
+        std::this_thread::sleep_for(50ms);
+        const linger reset{1, 0};
+        ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }  // an RST
+    const auto since = std::chrono::steady_clock::now();
+    while (rs.s.stats().connections_open > 0 && std::chrono::steady_clock::now() - since < 5s) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(rs.s.stats().connections_open, 0u);
+}
+
+TEST(HttpServerExchange, TheDrainTimeoutEndsAWaitingHandlerAndWaitReturns) {
+    server_options o;
+    o.drain_timeout = 200ms;
+    running_server rs(slow_handler, o);
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send(get()));
+    std::this_thread::sleep_for(50ms);
+    const auto since = std::chrono::steady_clock::now();
+    rs.s.stop();
+    rs.s.wait();
+    EXPECT_LT(std::chrono::steady_clock::now() - since, 3s);
 }
 
 TEST(HttpServerExchange, AFailedStartLeavesNoSocketFileBehind) {

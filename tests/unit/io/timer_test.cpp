@@ -112,6 +112,25 @@ TEST(Loop, ManySleepersWakeInTheirOrder) {
     EXPECT_EQ(woke, (std::vector<int>{1, 2, 3, 4}));
 }
 
+TEST(Alarm, RingsAfterItsTimeOrEndsEarlyWhenCancelled) {
+    bool rang = false, cut = true;
+    const auto start = clock::now();
+    block_on([](bool& rang, bool& cut) -> task<void> {
+        loop& l = *loop::current();
+        alarm a(l), b(l);
+        rang = co_await a.wait_for(20ms);
+        auto canceller = [](alarm& b, loop& l) -> task<void> {
+            co_await l.yield();
+            b.cancel();
+        };
+        auto sleeper = [](alarm& b, bool& cut) -> task<void> { cut = co_await b.wait_for(1h); };
+        co_await when_all(sleeper(b, cut), canceller(b, l));
+    }(rang, cut));
+    EXPECT_TRUE(rang);
+    EXPECT_FALSE(cut);
+    EXPECT_LT(clock::now() - start, 5s);
+}
+
 TEST(Loop, PostFromAnotherThreadWakesTheLoop) {
     loop l;
     std::atomic<bool> ran{false};
