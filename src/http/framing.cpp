@@ -25,17 +25,6 @@ bool is_token(std::string_view text) {
     return true;
 }
 
-// Content-Length: 1*DIGIT, and it must fit (19 digits always do in 64 bits).
-result<std::uint64_t> parse_content_length(std::string_view text) {
-    if (text.empty() || text.size() > 19) return fail(errc::bad_content_length);
-    std::uint64_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return fail(errc::bad_content_length);
-        value = value * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return value;
-}
-
 // uri-host [ ":" port ]: unreserved, pct-encoded, sub-delims, and brackets for IPv6.
 bool valid_host(std::string_view host) {
     for (char c : host) {
@@ -90,17 +79,13 @@ result<bool> check_transfer_codings(std::span<const header_field> fields) {
 
 result<void> parser::decide_framing() {
     const bool request = kind_ == parser_kind::request;
+    // Content-Length was read and counted with its line (a second one is an error there).
+    const std::size_t lengths = scan_.content_lengths;
     std::size_t hosts = 0;
-    std::size_t lengths = 0;
     bool transfer_encoding = false;
     std::string_view host;
     for (const auto& field : fields_) {
-        if (iequals(field.name, "content-length")) {
-            if (++lengths > 1) return fail(errc::duplicate_content_length);
-            auto length = parse_content_length(field.value);
-            if (!length) return std::unexpected(length.error());
-            head_.content_length = *length;
-        } else if (iequals(field.name, "transfer-encoding")) {
+        if (iequals(field.name, "transfer-encoding")) {
             transfer_encoding = true;
         } else if (iequals(field.name, "host")) {
             ++hosts;
@@ -297,13 +282,13 @@ result<parser::step> parser::parse_chunk_line(std::string_view data) {
 }
 
 result<parser::step> parser::parse_trailers(std::string_view data) {
-    auto end = find_section_end(data, limits_.max_head, errc::head_too_large);
+    const bool resumed = scan_.scanned > 0;
+    auto end = scan_section(data, section::trailers, trailers_);
     if (!end) return std::unexpected(end.error());
     if (*end == 0) return step{event::need_more, 0, {}};
-    scanned_ = 0;
-    if (auto ok = parse_fields(data.substr(0, *end - 2), trailers_, false); !ok) {
-        return std::unexpected(ok.error());
-    }
+    if (resumed) end = rescan_section(data, section::trailers, trailers_);  // new views
+    if (!end) return std::unexpected(end.error());
+    scan_ = {};
     return step{event::end, *end, {}};
 }
 
