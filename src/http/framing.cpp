@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "scan.hpp"
+#include "target.hpp"
 #include "waitless/http/parser.hpp"
 
 namespace waitless::http {
@@ -21,16 +22,6 @@ bool is_token(std::string_view text) {
     if (text.empty()) return false;
     for (char c : text) {
         if (!detail::is_token_char(c)) return false;
-    }
-    return true;
-}
-
-// uri-host [ ":" port ]: unreserved, pct-encoded, sub-delims, and brackets for IPv6.
-bool valid_host(std::string_view host) {
-    for (char c : host) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
-        if (!ok || c == '\0') return false;
     }
     return true;
 }
@@ -95,7 +86,13 @@ result<void> parser::decide_framing() {
     if (request) {
         if (hosts > 1) return fail(errc::duplicate_host);
         if (hosts == 0 && head_.version_minor == 1) return fail(errc::missing_host);
-        if (hosts == 1 && !valid_host(host)) return fail(errc::bad_host);
+        if (hosts == 1 && !detail::valid_authority(host, false)) return fail(errc::bad_host);
+        // A target with an authority and a Host that names another (RFC 9112 3.2: a client
+        // sends the same): which one a server or proxy would follow is not for us to guess.
+        if (hosts == 1 &&
+            (head_.form == target_form::absolute || head_.form == target_form::authority)) {
+            if (!iequals(host, head_.authority)) return fail(errc::host_mismatch);
+        }
         if (transfer_encoding && head_.version_minor == 0) {
             return fail(errc::transfer_encoding_in_http10);
         }

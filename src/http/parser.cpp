@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "scan.hpp"
+#include "target.hpp"
 
 namespace waitless::http {
 
@@ -189,6 +190,11 @@ result<void> parser::check_request_line(std::string_view line, bool complete) {
     head_.method = line.substr(0, i);
     head_.target = std::string_view(target, static_cast<std::size_t>(target_end - target));
     head_.version_minor = *version;
+    // The form of the target decides it for the method; Host is checked against it later.
+    const auto form = detail::classify_target(head_.method, head_.target);
+    if (!form) return fail(errc::bad_target);
+    head_.form = form->form;
+    head_.authority = form->authority;
     return {};
 }
 

@@ -69,6 +69,8 @@ parse_outcome feed(const std::vector<std::string>& pieces, const harness_options
                 current = {};
                 current.method = h.method;
                 current.target = h.target;
+                current.form = h.form;
+                current.authority = h.authority;
                 current.reason = h.reason;
                 current.status = h.status;
                 current.version_minor = h.version_minor;

@@ -10,7 +10,8 @@
 namespace waitless::http::test {
 
 struct parsed_message {
-    std::string method, target, reason;
+    std::string method, target, authority, reason;
+    target_form form = target_form::origin;
     int status = 0;
     int version_minor = 0;
     std::vector<std::pair<std::string, std::string>> headers, trailers;
