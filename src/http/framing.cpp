@@ -101,7 +101,10 @@ result<void> parser::decide_framing() {
 
     head_.keep_alive = head_.version_minor == 1 ? !head_.has_token("connection", "close")
                                                 : head_.has_token("connection", "keep-alive");
-    if (request) head_.expect_continue = head_.has_token("expect", "100-continue");
+    // RFC 9110 10.1.1: a server ignores 100-continue in an HTTP/1.0 request.
+    if (request && head_.version_minor == 1) {
+        head_.expect_continue = head_.has_token("expect", "100-continue");
+    }
 
     bool chunked = false;
     if (transfer_encoding) {

@@ -43,7 +43,7 @@ struct message_head {
     body_framing framing = body_framing::none;
     std::uint64_t content_length = 0;  // with body_framing::content_length
     bool keep_alive = true;            // from the version and Connection
-    bool expect_continue = false;      // a request with "Expect: 100-continue"
+    bool expect_continue = false;      // an HTTP/1.1 request with "Expect: 100-continue"
 
     // The first value of the named field, if present.
     std::optional<std::string_view> find(std::string_view name) const;

@@ -77,6 +77,7 @@ parse_outcome feed(const std::vector<std::string>& pieces, const harness_options
                 current.headers = copy(h.headers);
                 current.framing = h.framing;
                 current.keep_alive = h.keep_alive;
+                current.expect_continue = h.expect_continue;
             } else if (step->what == parser::event::body) {
                 current.body += step->body;
             } else if (step->what == parser::event::end) {

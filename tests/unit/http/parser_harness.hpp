@@ -18,6 +18,7 @@ struct parsed_message {
     std::string body;
     body_framing framing = body_framing::none;
     bool keep_alive = false;
+    bool expect_continue = false;
     friend bool operator==(const parsed_message&, const parsed_message&) = default;
 };
 

@@ -174,6 +174,19 @@ TEST_P(ParserValid, LargestContentLengthFits) {
     EXPECT_FALSE(out.error) << out.error.message();
 }
 
+TEST_P(ParserValid, ExpectContinueOnlyInHttp11) {
+    // RFC 9110 10.1.1: a server ignores 100-continue in an HTTP/1.0 request.
+    const std::string rest = "Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi";
+    auto out = feed_every_split("POST / HTTP/1.1\r\nHost: h\r\n" + rest, request());
+    ASSERT_FALSE(out.error) << out.error.message();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_TRUE(out.messages[0].expect_continue);
+    out = feed_every_split("POST / HTTP/1.0\r\n" + rest, request());
+    ASSERT_FALSE(out.error) << out.error.message();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_FALSE(out.messages[0].expect_continue);
+}
+
 INSTANTIATE_TEST_SUITE_P(ScalarAndSimd, ParserValid, ::testing::Values(false, true),
                          [](const auto& test) { return test.param ? "simd" : "scalar"; });
 

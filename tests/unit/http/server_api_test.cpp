@@ -89,6 +89,29 @@ TEST(HttpServerApi, ExpectContinueIsAnsweredWhenTheBodyIsRead) {
     EXPECT_EQ(r[0].body, "ping");
 }
 
+// RFC 9110 10.1.1: an HTTP/1.0 client does not wait for 100 Continue, so none is sent.
+TEST(HttpServerApi, ExpectContinueInHttp10GetsNoInterimResponse) {
+    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+        std::string body;
+        for (;;) {
+            auto piece = co_await ex.read_body();
+            if (!piece || piece->empty()) break;
+            body += *piece;
+        }
+        ex.start(200, {}, body.size());
+        co_await ex.write(body);
+        ex.end();
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+    EXPECT_EQ(c.read_responses(1, std::chrono::milliseconds(300)).size(), 0u);
+    ASSERT_TRUE(c.send("ping"));
+    const auto r = c.read_responses(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, 200);
+    EXPECT_EQ(r[0].body, "ping");
+}
+
 TEST(HttpServerApi, AHandlerThatDoesNotAnswerGets500AndOneThatThrowsToo) {
     running_server rs([](exchange& ex) -> asio::awaitable<void> {
         if (ex.request().target == "/throw") throw std::runtime_error("bug");
