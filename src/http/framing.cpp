@@ -68,6 +68,10 @@ result<bool> check_transfer_codings(std::span<const header_field> fields) {
 
 }  // namespace
 
+bool parser::response_has_body() const {
+    return !response_to_head_ && head_.status >= 200 && head_.status != 204 && head_.status != 304;
+}
+
 result<void> parser::decide_framing() {
     const bool request = kind_ == parser_kind::request;
     // Content-Length was read and counted with its line (a second one is an error there).
@@ -97,14 +101,21 @@ result<void> parser::decide_framing() {
             return fail(errc::transfer_encoding_in_http10);
         }
     }
-    if (transfer_encoding && lengths > 0) return fail(errc::content_length_with_transfer_encoding);
-
     head_.keep_alive = head_.version_minor == 1 ? !head_.has_token("connection", "close")
                                                 : head_.has_token("connection", "keep-alive");
     // RFC 9110 10.1.1: a server ignores 100-continue in an HTTP/1.0 request.
     if (request && head_.version_minor == 1) {
         head_.expect_continue = head_.has_token("expect", "100-continue");
     }
+    if (!request && transfer_encoding && head_.version_minor == 0) {
+        // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing, even
+        // with a Content-Length: its body runs to the close, and the connection goes with it.
+        head_.keep_alive = false;
+        head_.framing = response_has_body() ? body_framing::until_close : body_framing::none;
+        state_ = head_.framing == body_framing::none ? state::done : state::until_close;
+        return {};
+    }
+    if (transfer_encoding && lengths > 0) return fail(errc::content_length_with_transfer_encoding);
 
     bool chunked = false;
     if (transfer_encoding) {
@@ -121,9 +132,7 @@ result<void> parser::decide_framing() {
         }
     }
 
-    const bool bodyless_response = !request && (response_to_head_ || head_.status < 200 ||
-                                                head_.status == 204 || head_.status == 304);
-    if (bodyless_response) {
+    if (!request && !response_has_body()) {
         head_.framing = body_framing::none;
     } else if (chunked) {
         head_.framing = body_framing::chunked;

@@ -199,8 +199,11 @@ result<void> parser::check_request_line(std::string_view line, bool complete) {
 }
 
 result<void> parser::check_status_line(std::string_view line) {
-    // HTTP-version SP 3DIGIT SP reason-phrase
-    if (line.size() < 13 || line[8] != ' ' || line[12] != ' ') return fail(errc::bad_status_line);
+    // HTTP-version SP 3DIGIT SP reason-phrase. Clients accept "HTTP/1.1 200" without the
+    // second SP (RFC 9112 4 requires it), so this one does too.
+    if (line.size() < 12 || line[8] != ' ' || (line.size() > 12 && line[12] != ' ')) {
+        return fail(errc::bad_status_line);
+    }
     auto version = parse_version(line.substr(0, 8));
     if (!version) return std::unexpected(version.error());
     if (!is_digit(line[9]) || !is_digit(line[10]) || !is_digit(line[11]) || line[9] == '0') {
@@ -208,7 +211,7 @@ result<void> parser::check_status_line(std::string_view line) {
     }
     head_.version_minor = *version;
     head_.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-    const auto reason = line.substr(13);
+    const auto reason = line.substr(std::min<std::size_t>(line.size(), 13));
     const char* end = reason.data() + reason.size();
     if (detail::find_field_control(reason.data(), end, limits_.simd) != end) {
         return fail(errc::bad_status_line);

@@ -102,6 +102,8 @@ class parser {
     result<void> check_field_line(std::string_view line, bool complete, section which,
                                   std::vector<header_field>& out);
     result<void> decide_framing();
+    // A response to HEAD, 1xx, 204 and 304 have no body whatever their fields say.
+    bool response_has_body() const;
     result<step> parse_chunk_line(std::string_view data);
     result<step> parse_trailers(std::string_view data);
     void start_next_message();
