@@ -82,6 +82,7 @@ result<std::size_t> parser::scan_section(std::string_view data, section which,
     const std::size_t limit = limits_.max_head;
     const std::size_t searchable = std::min(data.size(), limit);
     const char* begin = data.data();
+    const char* data_end = begin + data.size();
     auto& s = scan_;
     for (;;) {
         const bool start_line = which == section::head && s.lines == 0;
@@ -97,7 +98,7 @@ result<std::size_t> parser::scan_section(std::string_view data, section which,
             // read until it is complete: at most a line's length, within the head's limit.
             auto partial = data.substr(s.line_start, bound - s.line_start);
             if (partial.ends_with('\r')) partial.remove_suffix(1);
-            if (auto ok = check_line(partial, false, which, out); !ok) {
+            if (auto ok = check_line({partial, false, data_end}, which, out); !ok) {
                 return std::unexpected(ok.error());
             }
             s.scanned = bound;
@@ -112,7 +113,7 @@ result<std::size_t> parser::scan_section(std::string_view data, section which,
         auto line = data.substr(s.line_start, i - s.line_start);
         if (!line.ends_with('\r')) {
             // A bare LF. The bytes before it are judged first, as if it had not come yet.
-            if (auto ok = check_line(line, false, which, out); !ok) {
+            if (auto ok = check_line({line, false, data_end}, which, out); !ok) {
                 return std::unexpected(ok.error());
             }
             return fail(errc::bad_line_ending);
@@ -120,7 +121,9 @@ result<std::size_t> parser::scan_section(std::string_view data, section which,
         line.remove_suffix(1);
         s.scanned = s.line_start = i + 1;
         if (line.empty() && !start_line) return i + 1;  // the empty line ends the section
-        if (auto ok = check_line(line, true, which, out); !ok) return std::unexpected(ok.error());
+        if (auto ok = check_line({line, true, data_end}, which, out); !ok) {
+            return std::unexpected(ok.error());
+        }
         ++s.lines;
     }
 }
@@ -154,16 +157,18 @@ result<parser::step> parser::parse_head(std::string_view data) {
     return step{event::head, skipped + *end, {}};
 }
 
-result<void> parser::check_line(std::string_view line, bool complete, section which,
+result<void> parser::check_line(const line_ref& line, section which,
                                 std::vector<header_field>& out) {
     if (which == section::head && scan_.lines == 0) {
-        if (kind_ == parser_kind::request) return check_request_line(line, complete);
-        return complete ? check_status_line(line) : result<void>{};
+        if (kind_ == parser_kind::request) return check_request_line(line);
+        return line.complete ? check_status_line(line.text) : result<void>{};
     }
-    return check_field_line(line, complete, which, out);
+    return check_field_line(line, which, out);
 }
 
-result<void> parser::check_request_line(std::string_view line, bool complete) {
+result<void> parser::check_request_line(const line_ref& ref) {
+    const std::string_view line = ref.text;
+    const bool complete = ref.complete;
     std::size_t i = 0;
     while (i < line.size() && detail::is_token_char(line[i])) ++i;
     if (i == line.size()) {
@@ -220,8 +225,10 @@ result<void> parser::check_status_line(std::string_view line) {
     return {};
 }
 
-result<void> parser::check_field_line(std::string_view line, bool complete, section which,
+result<void> parser::check_field_line(const line_ref& ref, section which,
                                       std::vector<header_field>& out) {
+    const std::string_view line = ref.text;
+    const bool complete = ref.complete;
     if (line.empty()) return {};  // a line that has not begun (a complete one ends the section)
     const bool first = scan_.lines == (which == section::head ? 1 : 0);
     if (line.front() == ' ' || line.front() == '\t') {
@@ -240,13 +247,17 @@ result<void> parser::check_field_line(std::string_view line, bool complete, sect
     if (p == name) return fail(errc::bad_header_name);
     const std::string_view field_name(name, static_cast<std::size_t>(p - name));
     const char* value = p + 1;
-    // The line's own CRLF is not part of it: any control character here is an error.
-    const char* stop = detail::find_field_control(value, end, limits_.simd);
-    if (stop != end) return fail(*stop == '\r' ? errc::bad_line_ending : errc::bad_header_value);
+    // The line's own CRLF is not part of it: any control character before it is an error. The
+    // scan may run on past the line (to its CR, or the trailing CR of a partial one), so that it
+    // goes 16 bytes at a time to the end.
+    const char* stop = detail::find_field_control(value, ref.readable_end, limits_.simd);
+    if (stop < end) return fail(*stop == '\r' ? errc::bad_line_ending : errc::bad_header_value);
     if (!complete) return {};
     if (out.size() >= limits_.max_headers) return fail(errc::too_many_headers);
     const auto field_value = trim(std::string_view(value, static_cast<std::size_t>(end - value)));
-    if (which == section::head && iequals(field_name, "content-length")) {
+    static constexpr std::string_view content_length = "content-length";
+    if (which == section::head && field_name.size() == content_length.size() &&
+        iequals(field_name, content_length)) {
         // Strict: a second Content-Length is an error even with the same value (RFC 9112 6.3
         // lets a recipient fold equal ones; two parsers that disagree on it cannot both be
         // right), and it is one as soon as its line is here.

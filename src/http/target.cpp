@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <cstring>
 
 namespace waitless::http::detail {
@@ -12,9 +13,16 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // unreserved / sub-delims (RFC 3986 2.2, 2.3)
-bool is_reg_name_char(char c) {
-    return is_alpha(c) || is_digit(c) || (c != '\0' && std::strchr("-._~!$&'()*+,;=", c));
-}
+constexpr std::array<bool, 256> reg_name_chars = [] {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c) table[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+    for (char c : std::string_view("-._~!$&'()*+,;=")) table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
+bool is_reg_name_char(char c) { return reg_name_chars[static_cast<unsigned char>(c)]; }
 
 // Whether text[i] starts a pct-encoded octet.
 bool pct_encoded_at(std::string_view text, std::size_t i) {

@@ -93,13 +93,15 @@ class parser {
     // fields kept then point into bytes that may have moved.
     result<std::size_t> rescan_section(std::string_view data, section which,
                                        std::vector<header_field>& out);
-    // One line without its CRLF; `complete` false: the start of a line, judged only on what
-    // no later byte can change.
-    result<void> check_line(std::string_view line, bool complete, section which,
-                            std::vector<header_field>& out);
-    result<void> check_request_line(std::string_view line, bool complete);
+    struct line_ref {
+        std::string_view text;  // without its CRLF
+        bool complete;  // false: the start of a line, judged only on what no later byte changes
+        const char* readable_end;  // of the input: scans 16 bytes at a time may look past text
+    };
+    result<void> check_line(const line_ref& line, section which, std::vector<header_field>& out);
+    result<void> check_request_line(const line_ref& line);
     result<void> check_status_line(std::string_view line);
-    result<void> check_field_line(std::string_view line, bool complete, section which,
+    result<void> check_field_line(const line_ref& line, section which,
                                   std::vector<header_field>& out);
     result<void> decide_framing();
     // A response to HEAD, 1xx, 204 and 304 have no body whatever their fields say.
