@@ -63,6 +63,7 @@ CLI::Validator duration_check() {
 struct canned {
     http::prepared_response ok;
     http::prepared_response health;
+    http::prepared_response not_allowed;  // for CONNECT
     int status;
     std::chrono::milliseconds delay;
     bool echo;
@@ -96,6 +97,11 @@ io::task<void> echo(http::exchange& ex, int status) {
 
 http::handler make_handler(std::shared_ptr<const canned> c) {
     return [c](http::exchange& ex) -> io::task<void> {
+        // A 2xx would tell the client its tunnel is open (RFC 9110 9.3.6); this is no proxy.
+        if (ex.request().method == "CONNECT") {
+            (void)ex.send(c->not_allowed);
+            co_return;
+        }
         if (ex.request().target == "/health") {
             (void)ex.send(c->health);
             co_return;
@@ -154,9 +160,15 @@ int run_serve(const serve_flags& flags) {
     auto options = server_options(flags);
     static constexpr http::header_field text_fields[] = {{"Server", "waitless"},
                                                          {"Content-Type", "text/plain"}};
+    // serve answers every method but CONNECT (see make_handler) with the configured response.
+    static constexpr http::header_field not_allowed_fields[] = {
+        {"Server", "waitless"},
+        {"Content-Type", "text/plain"},
+        {"Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"}};
     auto c = std::make_shared<const canned>(canned{
         http::prepared_response(flags.status, text_fields, body_of_size(flags.body_size)),
         http::prepared_response(200, text_fields, "ok\n"),
+        http::prepared_response(405, not_allowed_fields, "CONNECT is not allowed here\n"),
         flags.status,
         std::chrono::milliseconds(flags.delay_ms),
         flags.echo,

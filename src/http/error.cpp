@@ -39,6 +39,8 @@ std::string_view describe(errc e) {
             return "more than one Host";
         case errc::bad_host:
             return "invalid Host";
+        case errc::host_mismatch:
+            return "Host differs from the request target's authority";
         case errc::bad_content_length:
             return "invalid Content-Length";
         case errc::duplicate_content_length:

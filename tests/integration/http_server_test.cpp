@@ -184,6 +184,26 @@ TEST(HttpServer, BadRequestsGetTheirStatusAndTheConnectionCloses) {
     }
 }
 
+// A head whose bytes cannot become valid is answered at once, not at the header timeout.
+TEST(HttpServer, ABadHeadPrefixIsRejectedBeforeItsEnd) {
+    START_SERVE(server, "--workers 1 --header-timeout 10s --close-policy graceful");
+    for (const std::string prefix : {"GET / HTTP/1.1\r\nHost: t\rX",
+                                     "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+                                     "Content-Length: 1\r\n",
+                                     "GET / HTTP/1.x\r\n", "GET * HTTP/1.1\r\n"}) {
+        SCOPED_TRACE(prefix);
+        raw_client client(server->port());
+        ASSERT_TRUE(client.connected());
+        ASSERT_TRUE(client.send(prefix));  // and nothing more
+        const auto started = std::chrono::steady_clock::now();
+        const auto responses = client.read_responses(1, 3s);
+        ASSERT_EQ(responses.size(), 1u);
+        EXPECT_EQ(responses[0].status, 400);
+        EXPECT_EQ(responses[0].header("connection"), "close");
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+    }
+}
+
 TEST(HttpServer, HeaderTimeoutClosesASlowClient) {
     START_SERVE(server, "--workers 1 --header-timeout 300ms --close-policy graceful");
     raw_client client(server->port());

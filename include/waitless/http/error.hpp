@@ -21,6 +21,7 @@ enum class errc {
     missing_host,
     duplicate_host,
     bad_host,
+    host_mismatch,  // Host differs from the authority of the request target
     bad_content_length,
     duplicate_content_length,
     content_length_with_transfer_encoding,

@@ -6,8 +6,8 @@
 
 #include <coroutine>
 #include <cstddef>
-#include <new>
 #include <exception>
+#include <new>
 #include <optional>
 #include <utility>
 
