@@ -71,6 +71,9 @@ class loop {
     // Registers fd once for its lifetime (edge-triggered: in, out, peer shutdown). ENOSPC or
     // ENOMEM come back as values: that one connection is refused, the loop goes on.
     result<void> add(int fd, fd_watch& w);
+    // Takes fd out of this loop (EPOLL_CTL_DEL) so another loop may add it: a descriptor
+    // that moves between threads while idle (blocking faces). Its pending waits must be over.
+    void remove(int fd, fd_watch& w);
     // Drops a watch that is going away from the events of this turn still to be dispatched
     // (a connection ended by another's event). fd_watch's destructor calls it.
     void forget(fd_watch& w);
