@@ -21,7 +21,7 @@
 
 namespace waitless::pool::detail {
 
-// A caller waiting for a resource; lives in the blocking caller's frame or in an Asio operation.
+// A caller waiting for a resource; lives in the blocking caller's frame or in a loop_pool awaiter.
 template <class T>
 struct waiter {
     virtual ~waiter() = default;
