@@ -68,7 +68,7 @@ struct fixture {
 
 io::task<void> sleep(io::loop& l, std::chrono::milliseconds d) { co_await l.sleep_for(d); }
 
-TEST(LoopPool, CreatesOnTheLoopAndReusesAnIdleResource) {
+TEST(PoolLoop, CreatesOnTheLoopAndReusesAnIdleResource) {
     fixture f;
     test_loop_pool p(f.l, f.factory, small());
     io::block_on([](test_loop_pool& p) -> io::task<void> {
@@ -87,7 +87,7 @@ TEST(LoopPool, CreatesOnTheLoopAndReusesAnIdleResource) {
     EXPECT_EQ(p.stats().idle, 1u);
 }
 
-TEST(LoopPool, AFailedCreateIsTheWaitersError) {
+TEST(PoolLoop, AFailedCreateIsTheWaitersError) {
     fixture f;
     f.script->fail = true;
     test_loop_pool p(f.l, f.factory, small());
@@ -100,7 +100,7 @@ TEST(LoopPool, AFailedCreateIsTheWaitersError) {
     EXPECT_EQ(p.stats().size, 0u);
 }
 
-TEST(LoopPool, ASlowCreatePastItsTimeoutFailsTheWaiterAndIsDestroyedLate) {
+TEST(PoolLoop, ASlowCreatePastItsTimeoutFailsTheWaiterAndIsDestroyedLate) {
     fixture f;
     f.script->delay = 150ms;
     auto o = small();
@@ -126,7 +126,7 @@ TEST(LoopPool, ASlowCreatePastItsTimeoutFailsTheWaiterAndIsDestroyedLate) {
     EXPECT_EQ(p.stats().idle, 0u);
 }
 
-TEST(LoopPool, AnIdleResourceIsEvictedByTheLoopsTimer) {
+TEST(PoolLoop, AnIdleResourceIsEvictedByTheLoopsTimer) {
     fixture f;
     auto o = small();
     o.idle_timeout = 40ms;
@@ -142,7 +142,7 @@ TEST(LoopPool, AnIdleResourceIsEvictedByTheLoopsTimer) {
     EXPECT_EQ(p.stats().retired, 1u);
 }
 
-TEST(LoopPool, AResourceIsRetiredAtItsLifetime) {
+TEST(PoolLoop, AResourceIsRetiredAtItsLifetime) {
     fixture f;
     auto o = small();
     o.max_lifetime = 40ms;
@@ -161,7 +161,7 @@ TEST(LoopPool, AResourceIsRetiredAtItsLifetime) {
     EXPECT_EQ(p.stats().size, 0u);
 }
 
-TEST(LoopPool, AWaiterTimesOutAsAValue) {
+TEST(PoolLoop, AWaiterTimesOutAsAValue) {
     fixture f;
     test_loop_pool p(f.l, f.factory, small());
     io::block_on([](test_loop_pool& p) -> io::task<void> {
@@ -188,7 +188,7 @@ io::task<void> wait_for_one(test_loop_pool& p, std::vector<int>& order, int id) 
     co_await p.loop().yield();  // hold it for a turn
 }
 
-TEST(LoopPool, WaitersAreServedFirstComeFirstServed) {
+TEST(PoolLoop, WaitersAreServedFirstComeFirstServed) {
     fixture f;
     test_loop_pool p(f.l, f.factory, small());
     std::vector<int> order;
@@ -203,7 +203,7 @@ TEST(LoopPool, WaitersAreServedFirstComeFirstServed) {
     EXPECT_EQ(p.stats().created, 1u);
 }
 
-TEST(LoopPool, AWaiterCanBeCancelled) {
+TEST(PoolLoop, AWaiterCanBeCancelled) {
     fixture f;
     test_loop_pool p(f.l, f.factory, small());
     io::block_on([](test_loop_pool& p) -> io::task<void> {
@@ -228,7 +228,7 @@ TEST(LoopPool, AWaiterCanBeCancelled) {
     EXPECT_EQ(p.stats().pending, 0u);
 }
 
-TEST(LoopPool, DestroyingAWaitingCoroutineLeavesTheQueue) {
+TEST(PoolLoop, DestroyingAWaitingCoroutineLeavesTheQueue) {
     fixture f;
     test_loop_pool p(f.l, f.factory, small());
     io::block_on([](test_loop_pool& p) -> io::task<void> {
@@ -247,7 +247,7 @@ TEST(LoopPool, DestroyingAWaitingCoroutineLeavesTheQueue) {
     }(p));
 }
 
-TEST(LoopPool, DestroyingThePoolFailsItsWaitersAndEndsLeasesLater) {
+TEST(PoolLoop, DestroyingThePoolFailsItsWaitersAndEndsLeasesLater) {
     fixture f;
     auto p = std::make_unique<test_loop_pool>(f.l, f.factory, small());
     std::optional<result<lease<int>>> got;
@@ -270,7 +270,7 @@ TEST(LoopPool, DestroyingThePoolFailsItsWaitersAndEndsLeasesLater) {
     EXPECT_EQ(f.script->destroys, 1);
 }
 
-TEST(LoopPool, ValidationOnBorrowRunsInline) {
+TEST(PoolLoop, ValidationOnBorrowRunsInline) {
     fixture f;
     auto o = small();
     o.validate_on_borrow = true;
@@ -288,7 +288,7 @@ TEST(LoopPool, ValidationOnBorrowRunsInline) {
     EXPECT_EQ(p.stats().validation_failures, 1u);
 }
 
-TEST(LoopPool, AHandDrivenClockMovesOnlyThroughMaintain) {
+TEST(PoolLoop, AHandDrivenClockMovesOnlyThroughMaintain) {
     fixture f;
     manual_clock clk;
     auto o = small();
