@@ -18,6 +18,32 @@ io::task<result<client_response>> client::request(const client_request& r, body_
     co_return co_await core_->run(r, &sink);
 }
 
+io::task<result<client_stream>> client::stream(const client_request& r) {
+    auto s = co_await core_->stream(r);
+    if (!s) co_return std::unexpected(s.error());
+    co_return client_stream(std::move(*s));
+}
+
+client_stream::client_stream() = default;
+client_stream::client_stream(std::unique_ptr<detail::stream_state> state)
+    : state_(std::move(state)) {}
+client_stream::client_stream(client_stream&&) noexcept = default;
+client_stream& client_stream::operator=(client_stream&&) noexcept = default;
+client_stream::~client_stream() = default;
+
+const client_response& client_stream::head() const {
+    WAITLESS_ASSERT(state_ != nullptr);
+    return state_->head;
+}
+
+io::task<result<std::string_view>> client_stream::next() {
+    if (state_ == nullptr)
+        return []() -> io::task<result<std::string_view>> { co_return std::string_view{}; }();
+    return state_->next();
+}
+
+bool client_stream::ended() const { return state_ == nullptr || !state_->lease; }
+
 client_stats client::stats() const { return core_->stats(); }
 std::optional<pool::stats> client::pool_stats(std::string_view origin) const {
     return core_->pool_stats(origin);

@@ -120,27 +120,49 @@ std::error_code client_connection::timed_out_or(std::error_code ec) const {
 
 io::task<exchange_outcome> client_connection::exchange(const exchange_plan& plan,
                                                        client_response& out) {
-    WAITLESS_ASSERT(watch_.owner() != nullptr);
-    ++uses_;
     // However the exchange ends (a sink or source may throw), its deadline goes.
     struct stand_down {
-        io::fd_watch& w;
-        ~stand_down() { w.clear_deadline(); }
-    } guard{watch_};
+        client_connection& c;
+        ~stand_down() { c.end_exchange(); }
+    } guard{*this};
     exchange_outcome o;
+    if (co_await send_request(plan, o)) o = co_await receive(plan, out);
+    co_return o;
+}
+
+io::task<bool> client_connection::send_request(const exchange_plan& plan, exchange_outcome& o) {
+    WAITLESS_ASSERT(watch_.owner() != nullptr);
+    ++uses_;
     if (auto ec = co_await send(plan)) {
         o.error = ec;
+        o.mode = close_mode::reset;
         // The server may have answered (413 and close) before the whole request went out: its
         // bytes wait unread, so it saw the request, and a replay would send it twice.
         char byte = 0;
         if (::recv(fd_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
             o.response_started = true;
         }
-    } else {
-        o = co_await receive(plan, out);
+        co_return false;
     }
+    co_return true;
+}
+
+io::task<exchange_outcome> client_connection::start_stream(const exchange_plan& plan,
+                                                           client_response& head) {
+    exchange_outcome o;
+    if (co_await send_request(plan, o)) (void)co_await read_head(plan, o, head);
+    if (o.error) end_exchange();
     co_return o;
 }
+
+io::task<bool> client_connection::stream_piece(const exchange_plan& plan, exchange_outcome& o,
+                                               std::string_view& piece, bool& ended) {
+    const bool ok = co_await read_body(plan, o, piece, ended);
+    if (!ok || ended) end_exchange();
+    co_return ok;
+}
+
+void client_connection::end_exchange() { watch_.clear_deadline(); }
 
 io::task<std::error_code> client_connection::write(std::string_view a, std::string_view b,
                                                    std::string_view c) {
@@ -201,7 +223,8 @@ io::task<std::error_code> client_connection::send(const exchange_plan& plan) {
     if (auto ec = co_await write(head_)) co_return ec;
     std::uint64_t sent = 0;
     for (;;) {
-        auto piece = r.source->next();
+        // A coroutine source is asked for its next piece only once the last one is written.
+        auto piece = r.source->pull ? co_await r.source->pull() : r.source->next();
         if (!piece) co_return piece.error();
         if (piece->empty()) break;
         sent += piece->size();
@@ -271,17 +294,72 @@ io::task<std::error_code> client_connection::read_more(bool& eof) {
 io::task<exchange_outcome> client_connection::receive(const exchange_plan& plan,
                                                       client_response& out) {
     exchange_outcome o;
-    const client_request& r = *plan.request;
+    if (!co_await read_head(plan, o, out)) co_return o;
+    for (;;) {
+        std::string_view piece;
+        bool ended = false;
+        if (!co_await read_body(plan, o, piece, ended)) co_return o;
+        if (ended) co_return o;
+        if (plan.sink != nullptr) {
+            if (auto ok = (*plan.sink)(piece); !ok) {
+                o.error = ok.error();
+                o.mode = close_mode::reset;
+                co_return o;
+            }
+        } else {
+            out.body.append(piece);
+        }
+    }
+}
+
+io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_outcome& o,
+                                            client_response& out) {
     const auto header_deadline =
         std::min(plan.deadline, pool::add_saturated(pool::coarse_now(), plan.header_timeout));
     start_phase(header_deadline, client_errc::response_header_timeout);
-    parser_.expect_response_to_head(r.method == "HEAD");
-    bool eof = false;
-    bool interim = false;  // inside a 1xx response, which is skipped
-    auto fail = [&](std::error_code ec) {
+    parser_.expect_response_to_head(plan.request->method == "HEAD");
+    eof_ = false;
+    interim_ = false;
+    for (;;) {
+        std::string_view ignored;
+        const auto what = co_await next_event(o, ignored);
+        if (!what) co_return false;
+        if (*what != parser::event::head) continue;  // the end of a 1xx
+        const auto& head = parser_.head();
+        out.assign_head(head);
+        if (head.framing == body_framing::content_length && head.content_length > plan.max_body) {
+            o.error = make_error_code(client_errc::body_too_large);
+            o.mode = close_mode::reset;
+            co_return false;
+        }
+        start_phase(plan.deadline, client_errc::request_timeout);
+        co_return true;
+    }
+}
+
+io::task<bool> client_connection::read_body(const exchange_plan& plan, exchange_outcome& o,
+                                            std::string_view& piece, bool& ended) {
+    const auto what = co_await next_event(o, piece);
+    if (!what) co_return false;
+    if (*what == parser::event::end) {
+        finish_response(plan, o, eof_);
+        ended = true;
+        co_return true;
+    }
+    if (parser_.body_received() > plan.max_body) {
+        o.error = make_error_code(client_errc::body_too_large);
+        o.mode = close_mode::reset;
+        co_return false;
+    }
+    co_return true;
+}
+
+io::task<std::optional<parser::event>> client_connection::next_event(exchange_outcome& o,
+                                                                     std::string_view& body) {
+    auto fail = [&](std::error_code ec) -> std::optional<parser::event> {
         o.error = ec;
         o.mode = close_mode::reset;
-        return o;
+        return std::nullopt;
     };
     for (;;) {
         auto step = parser_.parse({buffer_.get() + begin_, end_ - begin_});
@@ -292,36 +370,22 @@ io::task<exchange_outcome> client_connection::receive(const exchange_plan& plan,
                 const auto& head = parser_.head();
                 if (head.status == 101) co_return fail(client_errc::protocol_switch);
                 if (head.status < 200) {
-                    interim = true;
+                    interim_ = true;  // a 1xx response, skipped
                     break;
                 }
-                out.assign_head(head);
-                if (head.framing == body_framing::content_length &&
-                    head.content_length > plan.max_body) {
-                    co_return fail(client_errc::body_too_large);
-                }
-                start_phase(plan.deadline, client_errc::request_timeout);
-                break;
+                co_return parser::event::head;
             }
             case parser::event::body:
-                if (parser_.body_received() > plan.max_body) {
-                    co_return fail(client_errc::body_too_large);
-                }
-                if (plan.sink != nullptr) {
-                    if (auto ok = (*plan.sink)(step->body); !ok) co_return fail(ok.error());
-                } else {
-                    out.body.append(step->body);
-                }
-                break;
+                body = step->body;
+                co_return parser::event::body;
             case parser::event::end:
-                if (interim) {
-                    interim = false;
-                    break;
+                if (interim_) {
+                    interim_ = false;
+                    co_return parser::event::need_more;  // read_head() goes on
                 }
-                finish_response(plan, o, eof);
-                co_return o;
+                co_return parser::event::end;
             case parser::event::need_more: {
-                if (eof) {
+                if (eof_) {
                     auto ended = parser_.finish();
                     if (!ended) co_return fail(ended.error());
                     if (*ended) continue;  // a close-delimited body: the next parse() ends it
@@ -329,10 +393,10 @@ io::task<exchange_outcome> client_connection::receive(const exchange_plan& plan,
                     o.error = o.response_started
                                   ? make_error_code(errc::partial_message)
                                   : make_error_code(client_errc::peer_closed_before_response);
-                    co_return o;
+                    co_return std::nullopt;
                 }
                 const auto before = end_;
-                if (auto ec = co_await read_more(eof)) {
+                if (auto ec = co_await read_more(eof_)) {
                     // Reset or broken pipe before any byte: as good as closed, replayable.
                     if (!o.response_started && !watch_.timed_out() && connection_lost(ec)) {
                         ec = make_error_code(client_errc::peer_closed_before_response);

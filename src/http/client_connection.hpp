@@ -70,6 +70,13 @@ class client_connection {
     io::fd_watch& watch() { return watch_; }
 
     io::task<exchange_outcome> exchange(const exchange_plan& plan, client_response& out);
+    // The same in steps, for a streamed response: the request and the head (o.error set when
+    // it failed), then the body piece by piece (a piece is valid until the next call; ended at
+    // the end, with o saying whether the connection is reusable). end_exchange() when it stops.
+    io::task<exchange_outcome> start_stream(const exchange_plan& plan, client_response& head);
+    io::task<bool> stream_piece(const exchange_plan& plan, exchange_outcome& o,
+                                std::string_view& piece, bool& ended);
+    void end_exchange();
 
     std::uint64_t uses() const { return uses_; }
     pool::time_point born() const { return born_; }
@@ -88,7 +95,14 @@ class client_connection {
     io::task<std::error_code> send(const exchange_plan& plan);
     io::task<std::error_code> write(std::string_view a, std::string_view b = {},
                                     std::string_view c = {});
+    io::task<bool> send_request(const exchange_plan& plan, exchange_outcome& o);
     io::task<exchange_outcome> receive(const exchange_plan& plan, client_response& out);
+    // False with o.error and o.mode set when the response failed.
+    io::task<bool> read_head(const exchange_plan& plan, exchange_outcome& o, client_response& out);
+    io::task<bool> read_body(const exchange_plan& plan, exchange_outcome& o,
+                             std::string_view& piece, bool& ended);
+    // The parser's next head, body piece or end (need_more: a 1xx ended), reading as needed.
+    io::task<std::optional<parser::event>> next_event(exchange_outcome& o, std::string_view& body);
     // Reads more bytes into the buffer; eof is set at the peer's FIN.
     io::task<std::error_code> read_more(bool& eof);
     // The deadline of the phase under way and the error its expiry means.
@@ -99,6 +113,8 @@ class client_connection {
     net::socket fd_;
     io::fd_watch watch_;
     client_errc phase_ = client_errc::request_timeout;
+    bool eof_ = false;      // the peer's FIN came during this response
+    bool interim_ = false;  // inside a 1xx response
 
     parser parser_;
     std::unique_ptr<char[]> buffer_;

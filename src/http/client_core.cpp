@@ -127,50 +127,89 @@ io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_on
     }
 }
 
-io::task<result<client_response>> client_core::run(const client_request& r, const body_sink* sink) {
-    auto fail = [this](std::error_code ec) -> result<client_response> {
-        bump(counters_->failures);
-        return std::unexpected(ec);
-    };
+result<request_setup> client_core::setup(const client_request& r, const body_sink* sink,
+                                         bool streamed) {
     auto url = parse_url(r.url);
-    if (!url) co_return fail(url.error());
-    if (!valid_method(r.method)) co_return fail(make_error_code(client_errc::invalid_request));
+    if (!url) return std::unexpected(url.error());
+    if (!valid_method(r.method))
+        return std::unexpected(make_error_code(client_errc::invalid_request));
     auto fields = check_fields(r.headers);
-    if (!fields) co_return fail(fields.error());
-    // The blocking face runs this on the calling thread's private loop (io::block_on).
-    io::loop* const here = loop_ != nullptr ? loop_ : io::loop::current();
-    WAITLESS_ASSERT(here != nullptr);
-    const std::shared_ptr<origin> o = origin_for(*url);
-
-    exchange_plan plan;
+    if (!fields) return std::unexpected(fields.error());
+    request_setup st;
+    // The blocking face runs on the calling thread's private loop (io::block_on).
+    st.here = loop_ != nullptr ? loop_ : io::loop::current();
+    WAITLESS_ASSERT(st.here != nullptr);
+    st.o = origin_for(*url);
+    exchange_plan& plan = st.plan;
     plan.request = &r;
     plan.sink = sink;
     plan.target = url->target;
-    plan.host = o->key;
+    plan.host = st.o->key;
     plan.add_host = !fields->has_host;
     plan.caller_close = fields->asks_close;
-    plan.max_body =
-        sink != nullptr ? std::numeric_limits<std::uint64_t>::max() : options_.max_response_body;
+    plan.max_body = sink != nullptr || streamed ? std::numeric_limits<std::uint64_t>::max()
+                                                : options_.max_response_body;
     plan.header_timeout = options_.response_header_timeout;
     plan.keep_alive_margin = options_.keep_alive_margin;
+    return st;
+}
 
+result<bool> client_core::begin(request_setup& st, connection_lease& l) {
+    client_connection& c = **l;
+    if (auto joined = c.attach(*st.here); !joined) {  // the blocking face's connections move
+        c.set_close_mode(close_mode::reset);
+        l.invalidate();
+        return std::unexpected(joined.error());
+    }
+    const auto now = pool::coarse_now();
+    const bool reused = c.uses() > 0;
+    if (reused) bump(counters_->reused);
+    st.plan.close = (options_.max_uses > 0 && c.uses() + 1 >= options_.max_uses) ||
+                    (options_.max_lifetime.count() > 0 && now - c.born() >= options_.max_lifetime);
+    if (st.plan.close) bump(counters_->retired);
+    st.plan.deadline = pool::add_saturated(now, options_.request_timeout);
+    return reused;
+}
+
+void client_core::settle(connection_lease& l, const exchange_outcome& out) {
+    client_connection& c = **l;
+    // A blocking face's connection leaves this thread's loop: a pool thread may close it,
+    // another thread's loop run it next.
+    if (loop_ == nullptr) c.detach();
+    if (!out.error && out.reusable) {
+        l.release();
+        return;
+    }
+    c.set_close_mode(out.mode);
+    l.invalidate();
+}
+
+bool client_core::retry(const client_request& r, const exchange_outcome& out, bool reused,
+                        bool& retried) {
+    if (!options_.retry_once || retried || !reused || out.response_started ||
+        !connection_failure(out.error) || !is_replayable(r)) {
+        return false;
+    }
+    if (r.source && !r.source->rewind()) return false;
+    retried = true;
+    bump(counters_->retries);
+    return true;
+}
+
+std::error_code client_core::failed(std::error_code ec) {
+    bump(counters_->failures);
+    return ec;
+}
+
+io::task<result<client_response>> client_core::run(const client_request& r, const body_sink* sink) {
+    auto st = setup(r, sink, false);
+    if (!st) co_return std::unexpected(failed(st.error()));
     bool retried = false;
     for (;;) {
-        auto l = co_await acquire(*o, retried);
-        if (!l) co_return fail(l.error());
-        client_connection& c = ***l;
-        if (auto joined = c.attach(*here); !joined) {  // the blocking face's connections move
-            c.set_close_mode(close_mode::reset);
-            l->invalidate();
-            co_return fail(joined.error());
-        }
-        const auto now = pool::coarse_now();
-        const bool reused = c.uses() > 0;
-        if (reused) bump(counters_->reused);
-        plan.close = (options_.max_uses > 0 && c.uses() + 1 >= options_.max_uses) ||
-                     (options_.max_lifetime.count() > 0 && now - c.born() >= options_.max_lifetime);
-        if (plan.close) bump(counters_->retired);
-        plan.deadline = pool::add_saturated(now, options_.request_timeout);
+        auto l = co_await acquire(*st->o, retried);
+        if (!l) co_return std::unexpected(failed(l.error()));
+        auto reused = begin(*st, *l);
+        if (!reused) co_return std::unexpected(failed(reused.error()));
 
         // Should a sink or source throw, the connection is in an unknown state: reset it.
         struct on_throw {
@@ -184,32 +223,77 @@ io::task<result<client_response>> client_core::run(const client_request& r, cons
             }
         } guard{&*l, loop_ == nullptr};
         client_response response;
-        auto out = co_await c.exchange(plan, response);
+        auto out = co_await (**l)->exchange(st->plan, response);
         guard.lease = nullptr;
-        // A blocking face's connection leaves this thread's loop: a pool thread may close it,
-        // another thread's loop run it next.
-        if (loop_ == nullptr) c.detach();
+        settle(*l, out);
         if (!out.error) {
-            if (out.reusable) {
-                l->release();
-            } else {
-                c.set_close_mode(out.mode);
-                l->invalidate();
-            }
             bump(counters_->requests);
             co_return response;
         }
-        c.set_close_mode(out.mode);
-        l->invalidate();
-        if (options_.retry_once && !retried && reused && !out.response_started &&
-            connection_failure(out.error) && is_replayable(r)) {
-            if (r.source && !r.source->rewind()) co_return fail(out.error);
-            retried = true;
-            bump(counters_->retries);
-            continue;
-        }
-        co_return fail(out.error);
+        if (retry(r, out, *reused, retried)) continue;
+        co_return std::unexpected(failed(out.error));
     }
+}
+
+io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client_request& r) {
+    WAITLESS_ASSERT(loop_ != nullptr);  // the loop face only: the stream outlives this call
+    auto st = setup(r, nullptr, true);
+    if (!st) co_return std::unexpected(failed(st.error()));
+    bool retried = false;
+    for (;;) {
+        auto l = co_await acquire(*st->o, retried);
+        if (!l) co_return std::unexpected(failed(l.error()));
+        auto reused = begin(*st, *l);
+        if (!reused) co_return std::unexpected(failed(reused.error()));
+        auto s = std::make_unique<stream_state>(*this, std::move(*st));
+        s->lease = std::move(*l);
+        try {
+            s->outcome = co_await s->connection().start_stream(s->setup.plan, s->head);
+        } catch (...) {
+            s->abandon();
+            throw;
+        }
+        if (!s->outcome.error) co_return s;
+        const auto out = s->outcome;
+        settle(s->lease, out);
+        st = std::move(s->setup);
+        if (retry(r, out, *reused, retried)) continue;
+        co_return std::unexpected(failed(out.error));
+    }
+}
+
+stream_state::~stream_state() {
+    if (lease) abandon();
+}
+
+void stream_state::abandon() {
+    // Cut short: the rest of the response is unread, so the connection cannot be reused.
+    connection().end_exchange();
+    connection().set_close_mode(close_mode::reset);
+    lease.invalidate();
+}
+
+io::task<result<std::string_view>> stream_state::next() {
+    if (!lease) co_return std::string_view{};  // ended
+    std::string_view piece;
+    bool ended = false;
+    bool ok = false;
+    try {
+        ok = co_await connection().stream_piece(setup.plan, outcome, piece, ended);
+    } catch (...) {
+        abandon();
+        throw;
+    }
+    if (!ok) {
+        core->settle(lease, outcome);
+        co_return std::unexpected(core->failed(outcome.error));
+    }
+    if (ended) {
+        core->settle(lease, outcome);
+        core->completed();
+        co_return std::string_view{};
+    }
+    co_return piece;
 }
 
 client_stats client_core::stats() const {

@@ -37,6 +37,15 @@ class origin {
     pool::time_point last_used{};
 };
 
+// What a request needs once its URL and fields are checked.
+struct request_setup {
+    std::shared_ptr<origin> o;  // keeps the origin's pool alive while the request runs
+    exchange_plan plan;
+    io::loop* here = nullptr;  // the loop the exchange runs on
+};
+
+struct stream_state;
+
 class client_core {
   public:
     // loop: the worker loop of the awaitable face, whose pools live on it. nullptr: the
@@ -45,12 +54,26 @@ class client_core {
     client_core(client_options options, io::loop* loop);
 
     io::task<result<client_response>> run(const client_request& r, const body_sink* sink);
+    // The loop face's streamed response: returns once the head is in.
+    io::task<result<std::unique_ptr<stream_state>>> stream(const client_request& r);
+
+    // A finished exchange: the connection back to the pool, or closed by the outcome's mode.
+    void settle(connection_lease& l, const exchange_outcome& out);
+    // Counts a failure and hands ec back.
+    std::error_code failed(std::error_code ec);
+    void completed() { bump(counters_->requests); }
 
     client_stats stats() const;
     std::optional<pool::stats> pool_stats(std::string_view key) const;
     const client_options& options() const { return options_; }
 
   private:
+    result<request_setup> setup(const client_request& r, const body_sink* sink, bool streamed);
+    // Joins the connection to the request's loop and plans retirement and the deadline; says
+    // whether the connection was used before.
+    result<bool> begin(request_setup& st, connection_lease& l);
+    // Whether a failed exchange is replayed (once, on a fresh connection).
+    bool retry(const client_request& r, const exchange_outcome& out, bool reused, bool& retried);
     std::shared_ptr<origin> origin_for(const parsed_url& url);
     std::shared_ptr<origin> make_origin(const parsed_url& url);
     // Drops origins with no connection left that nobody used for origin_idle_timeout.
@@ -66,6 +89,25 @@ class client_core {
     mutable std::mutex mutex_;  // guards origins_ for the blocking face
     std::vector<std::shared_ptr<origin>> origins_;
     pool::time_point last_sweep_{};
+};
+
+// A response being read piece by piece (client_stream's insides).
+struct stream_state {
+    stream_state(client_core& c, request_setup s) : core(&c), setup(std::move(s)) {}
+    ~stream_state();
+    stream_state(const stream_state&) = delete;
+    stream_state& operator=(const stream_state&) = delete;
+
+    client_connection& connection() { return **lease; }
+    io::task<result<std::string_view>> next();
+    // Ends it early: the connection is reset, never reused.
+    void abandon();
+
+    client_core* core;
+    request_setup setup;
+    connection_lease lease;  // empty once the body ended
+    exchange_outcome outcome;
+    client_response head;
 };
 
 }  // namespace waitless::http::detail

@@ -24,7 +24,34 @@ namespace waitless::http {
 
 namespace detail {
 class client_core;
-}
+struct stream_state;
+}  // namespace detail
+
+// A response read as it arrives (what a proxy relays): the head at once, then the body piece by
+// piece, with backpressure (nothing more is read from the socket until next() is awaited).
+// From client::stream(); it must not outlive its client, and the request it answers (with what
+// the request views) must stay valid until it ends.
+class client_stream {
+  public:
+    client_stream();
+    explicit client_stream(std::unique_ptr<detail::stream_state> state);
+    client_stream(client_stream&&) noexcept;
+    client_stream& operator=(client_stream&&) noexcept;
+    // Before the body ended: the connection is reset (a half-read connection never goes back
+    // to the pool).
+    ~client_stream();
+
+    // Status and fields; its body stays empty.
+    const client_response& head() const;
+    // The next piece of the body, valid until the next call; an empty view once the body ended
+    // (the connection then goes back to the pool, or closes as the response asked). An error
+    // ends the stream and closes the connection.
+    io::task<result<std::string_view>> next();
+    bool ended() const;
+
+  private:
+    std::unique_ptr<detail::stream_state> state_;
+};
 
 struct client_options {
     std::size_t max_connections_per_origin = 64;
@@ -87,6 +114,9 @@ class client {
     io::task<result<client_response>> request(const client_request& r);
     // The response head; its body goes to sink piece by piece.
     io::task<result<client_response>> request(const client_request& r, body_sink sink);
+    // The response as soon as its head is in; its body comes from the stream's next(). Retried
+    // like request() while no byte of the response has arrived.
+    io::task<result<client_stream>> stream(const client_request& r);
 
     client_stats stats() const;
     // The pool of an origin ("host:port" as in the URL, port included), if one was made.
