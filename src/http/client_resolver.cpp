@@ -14,7 +14,7 @@
 
 namespace waitless::http::detail {
 
-result<address_list> resolver::lookup(const std::string& host) {
+result<address_list> resolver::lookup_blocking(const std::string& host) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -65,9 +65,21 @@ result<address_list> resolver::resolve_blocking(const std::string& host) {
             return it->second.addresses;
         }
     }
-    auto found = lookup(host);
+    auto found = lookup_blocking(host);
     if (found) store(host, *found);
     return found;
+}
+
+// Shared with the helper thread, which may outlive the resolver.
+struct resolver::lookup : std::enable_shared_from_this<lookup> {
+    std::string host;
+    result<address_list> out = std::unexpected(make_error_code(client_errc::resolve_failed));
+    std::vector<std::coroutine_handle<>> waiting;
+};
+
+void resolver::remember(const std::string& host, const address_list& addresses) {
+    std::lock_guard lock(mutex_);
+    cache_[host] = entry{addresses, std::chrono::steady_clock::now() + ttl_};
 }
 
 io::task<result<address_list>> resolver::resolve(io::loop& l, std::string host) {
@@ -79,30 +91,38 @@ io::task<result<address_list>> resolver::resolve(io::loop& l, std::string host) 
             co_return it->second.addresses;
         }
     }
-    // Shared with the helper thread, which may outlive this frame.
-    struct lookup_state {
-        std::string host;
-        result<address_list> out = std::unexpected(make_error_code(client_errc::resolve_failed));
-        std::coroutine_handle<> waiting;
-    };
-    auto st = std::make_shared<lookup_state>();
-    st->host = host;
-    struct awaiter {
-        std::shared_ptr<lookup_state> st;
-        io::loop& l;
+    // Trivially destructible on purpose: g++ 12 destroys an aggregate temporary awaited in
+    // co_await twice, which a shared_ptr member does not survive.
+    struct join {
+        lookup* st;
+        io::loop* l;
+        bool start;  // the first asker starts the helper thread
         bool await_ready() const noexcept { return false; }
         void await_suspend(std::coroutine_handle<> h) {
-            st->waiting = h;
-            std::thread([st = st, &l = l] {
-                st->out = lookup(st->host);
-                l.post([st] { st->waiting.resume(); });
+            st->waiting.push_back(h);
+            if (!start) return;
+            std::thread([st = st->shared_from_this(), &l = *l] {
+                st->out = lookup_blocking(st->host);
+                l.post([st] {
+                    for (auto waiter : std::exchange(st->waiting, {})) waiter.resume();
+                });
             }).detach();
         }
         void await_resume() const noexcept {}
     };
-    co_await awaiter{st, l};
-    if (st->out) store(host, *st->out);
-    co_return std::move(st->out);
+    auto& slot = pending_[host];
+    const bool first = slot == nullptr;
+    if (first) {
+        slot = std::make_shared<lookup>();
+        slot->host = host;
+    }
+    const std::shared_ptr<lookup> st = slot;
+    co_await join{st.get(), &l, first};
+    if (first) {
+        pending_.erase(host);
+        if (st->out) store(host, *st->out);
+    }
+    co_return st->out;
 }
 
 }  // namespace waitless::http::detail

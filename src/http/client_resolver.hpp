@@ -23,16 +23,19 @@ class resolver {
     explicit resolver(std::chrono::milliseconds ttl) : ttl_(ttl) {}
 
     // Every address of host in getaddrinfo's order (client_errc::resolve_failed if none). An
-    // IP literal or a cached answer comes back without suspending. The loop must outlive a
-    // lookup in flight (getaddrinfo's own timeouts bound it).
+    // IP literal or a cached answer comes back without suspending; callers asking for a name
+    // already being looked up wait for that lookup. The loop must outlive a lookup in flight
+    // (getaddrinfo's own timeouts bound it). Always from the same loop.
     io::task<result<address_list>> resolve(io::loop& l, std::string host);
     // The same on the calling thread, blocking: for the blocking face's pool threads.
     result<address_list> resolve_blocking(const std::string& host);
     // Drops answers past their time.
     void prune();
+    // Keeps addresses for host as if a lookup had found them (tests, static entries).
+    void remember(const std::string& host, const address_list& addresses);
 
   private:
-    static result<address_list> lookup(const std::string& host);
+    static result<address_list> lookup_blocking(const std::string& host);
     void store(const std::string& host, const address_list& addresses);
 
     std::chrono::milliseconds ttl_;
@@ -42,6 +45,9 @@ class resolver {
         std::chrono::steady_clock::time_point expires;
     };
     std::unordered_map<std::string, entry> cache_;
+    // Lookups in flight, so concurrent connects to one name share one (loop face only).
+    struct lookup;
+    std::unordered_map<std::string, std::shared_ptr<lookup>> pending_;
 };
 
 }  // namespace waitless::http::detail
