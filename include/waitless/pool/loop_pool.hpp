@@ -49,7 +49,8 @@ class loop_pool {
     // errc::cancelled when ao.stop is requested (on the loop's thread), errc::draining, or
     // too_many_waiters. An idle resource is taken without suspending and without allocating.
     // Waiters are served first come first served within a priority. Destroying the awaiting
-    // coroutine while it waits takes it out of the queue.
+    // coroutine while it waits takes it out of the queue; once served it is scheduled on the
+    // loop, and (as with every io wait) must then run before it is destroyed.
     class acquire_awaiter {
       public:
         acquire_awaiter(std::shared_ptr<state_type> st, acquire_options ao,
