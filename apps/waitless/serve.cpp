@@ -1,10 +1,6 @@
 // `waitless serve`: a fast, configurable HTTP/1.1 server for demos, tests and backends.
 #include <signal.h>
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 #include <charconv>
 #include <cstdio>
 #include <memory>
@@ -13,6 +9,7 @@
 
 #include "command.hpp"
 #include "waitless/http/server.hpp"
+#include "waitless/io/loop.hpp"
 
 namespace waitless::app {
 namespace {
@@ -28,7 +25,8 @@ struct serve_flags {
     std::string header_timeout = "10s";
     std::size_t max_requests = 1000;
     std::size_t max_connections = 10000;
-    std::string close_policy = "peer_first";
+    std::string close_policy = "auto";
+    std::string trusted_peers;
     std::size_t peer_close_wait_ms = 2000;
 };
 
@@ -65,6 +63,7 @@ CLI::Validator duration_check() {
 struct canned {
     http::prepared_response ok;
     http::prepared_response health;
+    http::prepared_response not_allowed;  // for CONNECT
     int status;
     std::chrono::milliseconds delay;
     bool echo;
@@ -79,14 +78,14 @@ std::string body_of_size(std::size_t size) {
     return body;
 }
 
-asio::awaitable<void> echo(http::exchange& ex, int status) {
+io::task<void> echo(http::exchange& ex, int status) {
     const auto& request = ex.request();
     std::optional<std::uint64_t> length;
     if (request.framing == http::body_framing::content_length) length = request.content_length;
     if (request.framing == http::body_framing::none) length = 0;
     static constexpr http::header_field fields[] = {{"Server", "waitless"},
                                                     {"Content-Type", "application/octet-stream"}};
-    ex.start(status, fields, length);
+    if (!ex.start(status, fields, length)) co_return;
     for (;;) {
         auto piece = co_await ex.read_body();
         if (!piece) co_return;  // the server closes; the response cannot be completed
@@ -97,20 +96,27 @@ asio::awaitable<void> echo(http::exchange& ex, int status) {
 }
 
 http::handler make_handler(std::shared_ptr<const canned> c) {
-    return [c](http::exchange& ex) -> asio::awaitable<void> {
+    return [c](http::exchange& ex) -> io::task<void> {
+        // A 2xx would tell the client its tunnel is open (RFC 9110 9.3.6); this is no proxy.
+        if (ex.request().method == "CONNECT") {
+            (void)ex.send(c->not_allowed);
+            co_return;
+        }
         if (ex.request().target == "/health") {
-            ex.send(c->health);
+            (void)ex.send(c->health);
             co_return;
         }
         if (c->delay.count() > 0) {
-            asio::steady_timer timer(co_await asio::this_coro::executor, c->delay);
-            co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            // Ended early when the client goes away or shutdown cuts the connection.
+            io::alarm delay(*io::loop::current());
+            ex.on_cancel([&delay] { delay.cancel(); });
+            if (!co_await delay.wait_for(c->delay)) co_return;
         }
         if (c->echo) {
             co_await echo(ex, c->status);
             co_return;
         }
-        ex.send(c->ok);
+        (void)ex.send(c->ok);
     };
 }
 
@@ -135,9 +141,17 @@ http::server_options server_options(const serve_flags& flags) {
         options.close_policy = http::server_close_policy::graceful;
     } else if (flags.close_policy == "abortive") {
         options.close_policy = http::server_close_policy::abortive;
-    } else {
+    } else if (flags.close_policy == "peer_first") {
         options.close_policy = http::server_close_policy::peer_first;
+    } else {
+        options.close_policy = http::server_close_policy::automatic;
     }
+    auto trusted = core::parse_networks(flags.trusted_peers);
+    if (!trusted) {
+        throw usage_error("--trusted-peers '" + flags.trusted_peers +
+                          "': expected CIDR blocks such as 10.0.0.0/8,fd00::/8");
+    }
+    options.trusted_peers = std::move(*trusted);
     options.peer_close_wait = std::chrono::milliseconds(flags.peer_close_wait_ms);
     return options;
 }
@@ -146,9 +160,15 @@ int run_serve(const serve_flags& flags) {
     auto options = server_options(flags);
     static constexpr http::header_field text_fields[] = {{"Server", "waitless"},
                                                          {"Content-Type", "text/plain"}};
+    // serve answers every method but CONNECT (see make_handler) with the configured response.
+    static constexpr http::header_field not_allowed_fields[] = {
+        {"Server", "waitless"},
+        {"Content-Type", "text/plain"},
+        {"Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"}};
     auto c = std::make_shared<const canned>(canned{
         http::prepared_response(flags.status, text_fields, body_of_size(flags.body_size)),
         http::prepared_response(200, text_fields, "ok\n"),
+        http::prepared_response(405, not_allowed_fields, "CONNECT is not allowed here\n"),
         flags.status,
         std::chrono::milliseconds(flags.delay_ms),
         flags.echo,
@@ -174,10 +194,12 @@ int run_serve(const serve_flags& flags) {
     server.wait();
     const auto s = server.stats();
     std::fprintf(stderr,
-                 "waitless serve: stopped (%s): %llu connections, %llu requests, %llu rejected; "
-                 "closes: %llu TIME_WAIT here, %llu TIME_WAIT on the client, %llu reset\n",
+                 "waitless serve: stopped (%s): %llu connections (%llu refused), %llu requests, "
+                 "%llu rejected; closes: %llu TIME_WAIT here, %llu TIME_WAIT on the client, "
+                 "%llu reset\n",
                  signal_number == SIGINT ? "SIGINT" : "SIGTERM",
                  static_cast<unsigned long long>(s.connections_accepted),
+                 static_cast<unsigned long long>(s.connections_refused),
                  static_cast<unsigned long long>(s.requests),
                  static_cast<unsigned long long>(s.rejected_requests),
                  static_cast<unsigned long long>(s.closed_time_wait_here),
@@ -217,9 +239,13 @@ command add_serve(CLI::App& parent) {
     cli->add_option("--max-connections", flags->max_connections,
                     "Open connections, shared by the workers (default 10000; 0: no limit)");
     cli->add_option("--close-policy", flags->close_policy,
-                    "How the server closes: graceful (FIN, TIME_WAIT here), peer_first (wait "
-                    "for the client's FIN, then RST), abortive (RST) (default peer_first)")
-        ->check(CLI::IsMember({"graceful", "peer_first", "abortive"}));
+                    "How the server closes: auto (RST once acknowledged for loopback, Unix and "
+                    "trusted peers; graceful for others), graceful (FIN, TIME_WAIT here), "
+                    "peer_first (wait for the client's FIN, then RST), abortive (RST) (default "
+                    "auto)")
+        ->check(CLI::IsMember({"auto", "graceful", "peer_first", "abortive"}));
+    cli->add_option("--trusted-peers", flags->trusted_peers,
+                    "Networks whose clients auto may reset like loopback ones: CIDR,CIDR...");
     cli->add_option("--peer-close-wait-ms", flags->peer_close_wait_ms,
                     "How long peer_first waits for the client's FIN (default 2000)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{600'000}));

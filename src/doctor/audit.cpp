@@ -108,7 +108,11 @@ std::string port_list_text(const std::vector<core::port_interval>& ports) {
     for (const auto& interval : ports) {
         if (!text.empty()) text += ',';
         text += std::to_string(interval.first);
-        if (interval.last != interval.first) text += "-" + std::to_string(interval.last);
+        if (interval.last != interval.first) {
+            // Appended piece by piece: "-" + std::to_string() trips g++ 12's -Wrestrict.
+            text += '-';
+            text += std::to_string(interval.last);
+        }
     }
     return text;
 }

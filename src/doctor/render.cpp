@@ -105,7 +105,10 @@ void render_evidence(const nlohmann::ordered_json& evidence, std::string& out) {
 }
 
 void render_block(const finding& f, bool colour, std::string& out) {
-    const auto tag = "[" + upper(severity_name(f.level)) + "]";
+    // Appended piece by piece: "[" + a temporary string trips g++ 12's -Wrestrict.
+    std::string tag = "[";
+    tag += upper(severity_name(f.level));
+    tag += ']';
     if (colour) {
         out += std::string(colour_of(f.level)) + tag + std::string(colour_reset);
     } else {

@@ -39,6 +39,8 @@ std::string_view describe(errc e) {
             return "more than one Host";
         case errc::bad_host:
             return "invalid Host";
+        case errc::host_mismatch:
+            return "Host differs from the request target's authority";
         case errc::bad_content_length:
             return "invalid Content-Length";
         case errc::duplicate_content_length:
@@ -73,6 +75,10 @@ std::string_view describe(errc e) {
             return "body too large";
         case errc::partial_message:
             return "connection closed inside a message";
+        case errc::response_already_started:
+            return "a response was already started for this request";
+        case errc::invalid_response_field:
+            return "a response field with CR, LF or NUL, or one the server frames itself";
     }
     return "unknown HTTP error";
 }

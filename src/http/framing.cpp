@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "scan.hpp"
+#include "target.hpp"
 #include "waitless/http/parser.hpp"
 
 namespace waitless::http {
@@ -21,27 +22,6 @@ bool is_token(std::string_view text) {
     if (text.empty()) return false;
     for (char c : text) {
         if (!detail::is_token_char(c)) return false;
-    }
-    return true;
-}
-
-// Content-Length: 1*DIGIT, and it must fit (19 digits always do in 64 bits).
-result<std::uint64_t> parse_content_length(std::string_view text) {
-    if (text.empty() || text.size() > 19) return fail(errc::bad_content_length);
-    std::uint64_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return fail(errc::bad_content_length);
-        value = value * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return value;
-}
-
-// uri-host [ ":" port ]: unreserved, pct-encoded, sub-delims, and brackets for IPv6.
-bool valid_host(std::string_view host) {
-    for (char c : host) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
-        if (!ok || c == '\0') return false;
     }
     return true;
 }
@@ -88,19 +68,19 @@ result<bool> check_transfer_codings(std::span<const header_field> fields) {
 
 }  // namespace
 
+bool parser::response_has_body() const {
+    return !response_to_head_ && head_.status >= 200 && head_.status != 204 && head_.status != 304;
+}
+
 result<void> parser::decide_framing() {
     const bool request = kind_ == parser_kind::request;
+    // Content-Length was read and counted with its line (a second one is an error there).
+    const std::size_t lengths = scan_.content_lengths;
     std::size_t hosts = 0;
-    std::size_t lengths = 0;
     bool transfer_encoding = false;
     std::string_view host;
     for (const auto& field : fields_) {
-        if (iequals(field.name, "content-length")) {
-            if (++lengths > 1) return fail(errc::duplicate_content_length);
-            auto length = parse_content_length(field.value);
-            if (!length) return std::unexpected(length.error());
-            head_.content_length = *length;
-        } else if (iequals(field.name, "transfer-encoding")) {
+        if (iequals(field.name, "transfer-encoding")) {
             transfer_encoding = true;
         } else if (iequals(field.name, "host")) {
             ++hosts;
@@ -110,16 +90,32 @@ result<void> parser::decide_framing() {
     if (request) {
         if (hosts > 1) return fail(errc::duplicate_host);
         if (hosts == 0 && head_.version_minor == 1) return fail(errc::missing_host);
-        if (hosts == 1 && !valid_host(host)) return fail(errc::bad_host);
+        if (hosts == 1 && !detail::valid_authority(host, false)) return fail(errc::bad_host);
+        // A target with an authority and a Host that names another (RFC 9112 3.2: a client
+        // sends the same): which one a server or proxy would follow is not for us to guess.
+        if (hosts == 1 &&
+            (head_.form == target_form::absolute || head_.form == target_form::authority)) {
+            if (!iequals(host, head_.authority)) return fail(errc::host_mismatch);
+        }
         if (transfer_encoding && head_.version_minor == 0) {
             return fail(errc::transfer_encoding_in_http10);
         }
     }
-    if (transfer_encoding && lengths > 0) return fail(errc::content_length_with_transfer_encoding);
-
     head_.keep_alive = head_.version_minor == 1 ? !head_.has_token("connection", "close")
                                                 : head_.has_token("connection", "keep-alive");
-    if (request) head_.expect_continue = head_.has_token("expect", "100-continue");
+    // RFC 9110 10.1.1: a server ignores 100-continue in an HTTP/1.0 request.
+    if (request && head_.version_minor == 1) {
+        head_.expect_continue = head_.has_token("expect", "100-continue");
+    }
+    if (!request && transfer_encoding && head_.version_minor == 0) {
+        // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing, even
+        // with a Content-Length: its body runs to the close, and the connection goes with it.
+        head_.keep_alive = false;
+        head_.framing = response_has_body() ? body_framing::until_close : body_framing::none;
+        state_ = head_.framing == body_framing::none ? state::done : state::until_close;
+        return {};
+    }
+    if (transfer_encoding && lengths > 0) return fail(errc::content_length_with_transfer_encoding);
 
     bool chunked = false;
     if (transfer_encoding) {
@@ -136,9 +132,7 @@ result<void> parser::decide_framing() {
         }
     }
 
-    const bool bodyless_response = !request && (response_to_head_ || head_.status < 200 ||
-                                                head_.status == 204 || head_.status == 304);
-    if (bodyless_response) {
+    if (!request && !response_has_body()) {
         head_.framing = body_framing::none;
     } else if (chunked) {
         head_.framing = body_framing::chunked;
@@ -297,13 +291,13 @@ result<parser::step> parser::parse_chunk_line(std::string_view data) {
 }
 
 result<parser::step> parser::parse_trailers(std::string_view data) {
-    auto end = find_section_end(data, limits_.max_head, errc::head_too_large);
+    const bool resumed = scan_.scanned > 0;
+    auto end = scan_section(data, section::trailers, trailers_);
     if (!end) return std::unexpected(end.error());
     if (*end == 0) return step{event::need_more, 0, {}};
-    scanned_ = 0;
-    if (auto ok = parse_fields(data.substr(0, *end - 2), trailers_, false); !ok) {
-        return std::unexpected(ok.error());
-    }
+    if (resumed) end = rescan_section(data, section::trailers, trailers_);  // new views
+    if (!end) return std::unexpected(end.error());
+    scan_ = {};
     return step{event::end, *end, {}};
 }
 

@@ -1,9 +1,10 @@
-// The head of a message: start line, header fields, and the framing they decide.
+// The head of a message and trailer sections: start line and header fields, line by line.
 #include "waitless/http/parser.hpp"
 
 #include <cstring>
 
 #include "scan.hpp"
+#include "target.hpp"
 
 namespace waitless::http {
 
@@ -23,6 +24,32 @@ result<int> parse_version(std::string_view text) {
     return text[7] == '0' ? 0 : 1;
 }
 
+// The version of a request line, or as much of it as has come: judged byte by byte, so that
+// bytes that cannot begin a version are an error at once. 1 for an incomplete one.
+result<int> check_request_version(std::string_view text, bool complete) {
+    static constexpr std::string_view shape = "HTTP/#.#";
+    for (std::size_t k = 0; k < text.size(); ++k) {
+        const char c = text[k];
+        if (k < shape.size() && (shape[k] == '#' ? is_digit(c) : c == shape[k])) continue;
+        // "GET /  HTTP/1.1" or "GET / HTTP/1.1 x": extra spaces are malformed lines.
+        if (c == ' ') return fail(errc::bad_request_line);
+        return fail(c == '\r' ? errc::bad_line_ending : errc::bad_version);
+    }
+    if (!complete) return 1;
+    return parse_version(text);
+}
+
+// Content-Length: 1*DIGIT, and it must fit (19 digits always do in 64 bits).
+result<std::uint64_t> parse_content_length(std::string_view text) {
+    if (text.empty() || text.size() > 19) return fail(errc::bad_content_length);
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (!is_digit(c)) return fail(errc::bad_content_length);
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return value;
+}
+
 std::string_view trim(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -37,12 +64,12 @@ parser::parser(parser_kind kind, parser_limits limits) : kind_(kind), limits_(li
 }
 
 bool parser::in_message() const {
-    return (state_ != state::start && state_ != state::ended) || scanned_ > 0;
+    return (state_ != state::start && state_ != state::ended) || scan_.scanned > 0;
 }
 
 void parser::start_next_message() {
     state_ = state::start;
-    scanned_ = 0;
+    scan_ = {};
     head_ = {};
     fields_.clear();
     trailers_.clear();
@@ -50,100 +77,138 @@ void parser::start_next_message() {
     body_received_ = 0;
 }
 
-result<std::size_t> parser::find_section_end(std::string_view data, std::size_t limit,
-                                             errc too_large) {
-    const char* begin = data.data();
-    // A start line past its own limit is that error (414), whatever else is too large.
-    if (state_ == state::start && data.size() > limits_.max_start_line &&
-        std::memchr(begin, '\n', limits_.max_start_line + 1) == nullptr) {
-        return fail(kind_ == parser_kind::request ? errc::start_line_too_long
-                                                  : errc::bad_status_line);
-    }
-    std::size_t from = scanned_;
+result<std::size_t> parser::scan_section(std::string_view data, section which,
+                                         std::vector<header_field>& out) {
+    const std::size_t limit = limits_.max_head;
     const std::size_t searchable = std::min(data.size(), limit);
-    while (from < searchable) {
+    const char* begin = data.data();
+    const char* data_end = begin + data.size();
+    auto& s = scan_;
+    for (;;) {
+        const bool start_line = which == section::head && s.lines == 0;
+        // A start line past its own limit is that error (414), whatever else is too large.
+        const std::size_t bound =
+            start_line ? std::min(searchable, limits_.max_start_line + 1) : searchable;
         const auto* newline =
-            static_cast<const char*>(std::memchr(begin + from, '\n', searchable - from));
-        if (newline == nullptr) break;
+            s.scanned < bound
+                ? static_cast<const char*>(std::memchr(begin + s.scanned, '\n', bound - s.scanned))
+                : nullptr;
+        if (newline == nullptr) {
+            // The line so far, without a last CR that may begin its CRLF. Judged again on each
+            // read until it is complete: at most a line's length, within the head's limit.
+            auto partial = data.substr(s.line_start, bound - s.line_start);
+            if (partial.ends_with('\r')) partial.remove_suffix(1);
+            if (auto ok = check_line({partial, false, data_end}, which, out); !ok) {
+                return std::unexpected(ok.error());
+            }
+            s.scanned = bound;
+            if (start_line && data.size() > limits_.max_start_line) {
+                return fail(kind_ == parser_kind::request ? errc::start_line_too_long
+                                                          : errc::bad_status_line);
+            }
+            if (data.size() >= limit) return fail(errc::head_too_large);
+            return 0;
+        }
         const auto i = static_cast<std::size_t>(newline - begin);
-        if (i == 0 || data[i - 1] != '\r') return fail(errc::bad_line_ending);
-        if (i == 1 || data[i - 2] == '\n') return i + 1;  // an empty line ends the section
-        from = i + 1;
+        auto line = data.substr(s.line_start, i - s.line_start);
+        if (!line.ends_with('\r')) {
+            // A bare LF. The bytes before it are judged first, as if it had not come yet.
+            if (auto ok = check_line({line, false, data_end}, which, out); !ok) {
+                return std::unexpected(ok.error());
+            }
+            return fail(errc::bad_line_ending);
+        }
+        line.remove_suffix(1);
+        s.scanned = s.line_start = i + 1;
+        if (line.empty() && !start_line) return i + 1;  // the empty line ends the section
+        if (auto ok = check_line({line, true, data_end}, which, out); !ok) {
+            return std::unexpected(ok.error());
+        }
+        ++s.lines;
     }
-    scanned_ = searchable;
-    if (data.size() >= limit) return fail(too_large);
-    return 0;
+}
+
+result<std::size_t> parser::rescan_section(std::string_view data, section which,
+                                           std::vector<header_field>& out) {
+    scan_ = {};
+    out.clear();
+    return scan_section(data, which, out);
 }
 
 result<parser::step> parser::parse_head(std::string_view data) {
     std::size_t skipped = 0;
     // RFC 9112 2.2: ignore empty lines before a request line.
-    if (kind_ == parser_kind::request && scanned_ == 0) {
+    if (kind_ == parser_kind::request && scan_.scanned == 0) {
         while (data.starts_with("\r\n")) {
             data.remove_prefix(2);
             skipped += 2;
         }
         if (data == "\r") return step{event::need_more, skipped, {}};
     }
-    auto end = find_section_end(data, limits_.max_head, errc::head_too_large);
+    const bool resumed = scan_.scanned > 0;
+    auto end = scan_section(data, section::head, fields_);
     if (!end) return std::unexpected(end.error());
     if (*end == 0) return step{event::need_more, skipped, {}};
-
-    const std::string_view section = data.substr(0, *end - 2);  // without the empty line
-    const auto line_end = section.find("\r\n");
-    if (line_end > limits_.max_start_line) {
-        return fail(kind_ == parser_kind::request ? errc::start_line_too_long
-                                                  : errc::bad_status_line);
-    }
-    if (auto ok = parse_start_line(section.substr(0, line_end)); !ok) {
-        return std::unexpected(ok.error());
-    }
-    const auto fields =
-        line_end == std::string_view::npos ? std::string_view() : section.substr(line_end + 2);
-    if (auto ok = parse_fields(fields, fields_, true); !ok) return std::unexpected(ok.error());
+    if (resumed) end = rescan_section(data, section::head, fields_);  // same outcome, new views
+    if (!end) return std::unexpected(end.error());
     head_.headers = fields_;
     if (auto ok = decide_framing(); !ok) return std::unexpected(ok.error());
-    scanned_ = 0;
+    scan_ = {};
     return step{event::head, skipped + *end, {}};
 }
 
-result<void> parser::parse_start_line(std::string_view line) {
-    return kind_ == parser_kind::request ? parse_request_line(line) : parse_status_line(line);
+result<void> parser::check_line(const line_ref& line, section which,
+                                std::vector<header_field>& out) {
+    if (which == section::head && scan_.lines == 0) {
+        if (kind_ == parser_kind::request) return check_request_line(line);
+        return line.complete ? check_status_line(line.text) : result<void>{};
+    }
+    return check_field_line(line, which, out);
 }
 
-result<void> parser::parse_request_line(std::string_view line) {
+result<void> parser::check_request_line(const line_ref& ref) {
+    const std::string_view line = ref.text;
+    const bool complete = ref.complete;
     std::size_t i = 0;
     while (i < line.size() && detail::is_token_char(line[i])) ++i;
-    if (i == 0 || i == line.size()) return fail(i == 0 ? errc::bad_method : errc::bad_request_line);
-    if (line[i] != ' ') return fail(errc::bad_method);
-    head_.method = line.substr(0, i);
+    if (i == line.size()) {
+        if (!complete) return {};
+        return fail(i == 0 ? errc::bad_method : errc::bad_request_line);
+    }
+    if (i == 0 || line[i] != ' ') return fail(errc::bad_method);
     const char* target = line.data() + i + 1;
     const char* line_end = line.data() + line.size();
     const char* target_end = detail::find_target_end(target, line_end, limits_.simd);
-    if (target_end == target)
-        return fail(target < line_end && *target == ' ' ? errc::bad_request_line
-                                                        : errc::bad_target);
-    if (target_end == line_end) return fail(errc::bad_request_line);  // no version
-    if (*target_end != ' ') return fail(errc::bad_target);
-    head_.target = std::string_view(target, static_cast<std::size_t>(target_end - target));
-    auto version = parse_version(
-        std::string_view(target_end + 1, static_cast<std::size_t>(line_end - target_end - 1)));
-    if (!version) {
-        // "GET / HTTP/1.1 x" or "GET /  HTTP/1.1": extra spaces are malformed lines.
-        if (version.error() == errc::bad_version &&
-            std::string_view(target_end + 1, static_cast<std::size_t>(line_end - target_end - 1))
-                    .find(' ') != std::string_view::npos) {
-            return fail(errc::bad_request_line);
-        }
-        return std::unexpected(version.error());
+    if (target_end == line_end) {
+        if (!complete) return {};
+        // "GET" SP CRLF, or no version.
+        return fail(target_end == target ? errc::bad_target : errc::bad_request_line);
     }
+    if (target_end == target)
+        return fail(*target == ' ' ? errc::bad_request_line : errc::bad_target);
+    if (*target_end != ' ') return fail(errc::bad_target);
+    auto version = check_request_version(
+        std::string_view(target_end + 1, static_cast<std::size_t>(line_end - target_end - 1)),
+        complete);
+    if (!version) return std::unexpected(version.error());
+    if (!complete) return {};
+    head_.method = line.substr(0, i);
+    head_.target = std::string_view(target, static_cast<std::size_t>(target_end - target));
     head_.version_minor = *version;
+    // The form of the target decides it for the method; Host is checked against it later.
+    const auto form = detail::classify_target(head_.method, head_.target);
+    if (!form) return fail(errc::bad_target);
+    head_.form = form->form;
+    head_.authority = form->authority;
     return {};
 }
 
-result<void> parser::parse_status_line(std::string_view line) {
-    // HTTP-version SP 3DIGIT SP reason-phrase
-    if (line.size() < 13 || line[8] != ' ' || line[12] != ' ') return fail(errc::bad_status_line);
+result<void> parser::check_status_line(std::string_view line) {
+    // HTTP-version SP 3DIGIT SP reason-phrase. Clients accept "HTTP/1.1 200" without the
+    // second SP (RFC 9112 4 requires it), so this one does too.
+    if (line.size() < 12 || line[8] != ' ' || (line.size() > 12 && line[12] != ' ')) {
+        return fail(errc::bad_status_line);
+    }
     auto version = parse_version(line.substr(0, 8));
     if (!version) return std::unexpected(version.error());
     if (!is_digit(line[9]) || !is_digit(line[10]) || !is_digit(line[11]) || line[9] == '0') {
@@ -151,49 +216,57 @@ result<void> parser::parse_status_line(std::string_view line) {
     }
     head_.version_minor = *version;
     head_.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-    const char* reason = line.data() + 13;
-    const char* end = line.data() + line.size();
-    if (detail::find_field_control(reason, end, limits_.simd) != end) {
+    const auto reason = line.substr(std::min<std::size_t>(line.size(), 13));
+    const char* end = reason.data() + reason.size();
+    if (detail::find_field_control(reason.data(), end, limits_.simd) != end) {
         return fail(errc::bad_status_line);
     }
-    head_.reason = std::string_view(reason, static_cast<std::size_t>(end - reason));
+    head_.reason = reason;
     return {};
 }
 
-result<void> parser::parse_fields(std::string_view section, std::vector<header_field>& out,
-                                  bool first_is_start) {
-    const char* p = section.data();
-    const char* end = section.data() + section.size();
-    bool first = true;
-    // Every line here ends with CRLF: find_section_end() has checked each LF.
-    while (p < end) {
-        if (*p == ' ' || *p == '\t') {
-            return fail(first && first_is_start ? errc::leading_whitespace
-                                                : errc::obsolete_line_folding);
-        }
-        first = false;
-        const char* name = p;
-        while (p < end && detail::is_token_char(*p)) ++p;
-        if (p == end) return fail(errc::bad_header_name);
-        if (*p != ':') {
-            return fail(p != name && (*p == ' ' || *p == '\t') ? errc::whitespace_before_colon
-                                                               : errc::bad_header_name);
-        }
-        if (p == name) return fail(errc::bad_header_name);
-        const std::string_view field_name(name, static_cast<std::size_t>(p - name));
-        ++p;
-        const char* value = p;
-        const char* stop = detail::find_field_control(value, end, limits_.simd);
-        // The first control character must be the CR of this line's CRLF.
-        if (end - stop < 2 || stop[0] != '\r' || stop[1] != '\n') {
-            return fail(stop < end && *stop == '\r' ? errc::bad_line_ending
-                                                    : errc::bad_header_value);
-        }
-        if (out.size() >= limits_.max_headers) return fail(errc::too_many_headers);
-        out.push_back(
-            {field_name, trim(std::string_view(value, static_cast<std::size_t>(stop - value)))});
-        p = stop + 2;
+result<void> parser::check_field_line(const line_ref& ref, section which,
+                                      std::vector<header_field>& out) {
+    const std::string_view line = ref.text;
+    const bool complete = ref.complete;
+    if (line.empty()) return {};  // a line that has not begun (a complete one ends the section)
+    const bool first = scan_.lines == (which == section::head ? 1 : 0);
+    if (line.front() == ' ' || line.front() == '\t') {
+        return fail(first && which == section::head ? errc::leading_whitespace
+                                                    : errc::obsolete_line_folding);
     }
+    const char* p = line.data();
+    const char* end = line.data() + line.size();
+    const char* name = p;
+    while (p < end && detail::is_token_char(*p)) ++p;
+    if (p == end) return complete ? fail(errc::bad_header_name) : result<void>{};
+    if (*p != ':') {
+        return fail(p != name && (*p == ' ' || *p == '\t') ? errc::whitespace_before_colon
+                                                           : errc::bad_header_name);
+    }
+    if (p == name) return fail(errc::bad_header_name);
+    const std::string_view field_name(name, static_cast<std::size_t>(p - name));
+    const char* value = p + 1;
+    // The line's own CRLF is not part of it: any control character before it is an error. The
+    // scan may run on past the line (to its CR, or the trailing CR of a partial one), so that it
+    // goes 16 bytes at a time to the end.
+    const char* stop = detail::find_field_control(value, ref.readable_end, limits_.simd);
+    if (stop < end) return fail(*stop == '\r' ? errc::bad_line_ending : errc::bad_header_value);
+    if (!complete) return {};
+    if (out.size() >= limits_.max_headers) return fail(errc::too_many_headers);
+    const auto field_value = trim(std::string_view(value, static_cast<std::size_t>(end - value)));
+    static constexpr std::string_view content_length = "content-length";
+    if (which == section::head && field_name.size() == content_length.size() &&
+        iequals(field_name, content_length)) {
+        // Strict: a second Content-Length is an error even with the same value (RFC 9112 6.3
+        // lets a recipient fold equal ones; two parsers that disagree on it cannot both be
+        // right), and it is one as soon as its line is here.
+        if (++scan_.content_lengths > 1) return fail(errc::duplicate_content_length);
+        auto length = parse_content_length(field_value);
+        if (!length) return std::unexpected(length.error());
+        head_.content_length = *length;
+    }
+    out.push_back({field_name, field_value});
     return {};
 }
 

@@ -83,6 +83,12 @@ result<void> server::start() {
         return std::unexpected(std::make_error_code(std::errc::invalid_argument));
     }
     const std::size_t count = options_.workers > 0 ? options_.workers : usable_cpus();
+    // Socket files made so far; a failure further on removes them again.
+    std::vector<std::string> files;
+    auto fail = [&files](std::error_code ec) -> result<void> {
+        for (const auto& path : files) ::unlink(path.c_str());
+        return std::unexpected(ec);
+    };
     // per_worker[w][i]: worker w's descriptor for listen address i.
     std::vector<std::vector<net::socket>> per_worker(count);
     std::vector<int> families;
@@ -93,13 +99,13 @@ result<void> server::start() {
         if (address.tcp) {
             lo.reuse_port = true;
             auto first = net::listen(*address.tcp, lo);
-            if (!first) return std::unexpected(first.error());
+            if (!first) return fail(first.error());
             auto bound = net::local_endpoint(first->native_handle());
-            if (!bound) return std::unexpected(bound.error());
+            if (!bound) return fail(bound.error());
             per_worker[0].push_back(std::move(*first));
             for (std::size_t w = 1; w < count; ++w) {
                 auto more = net::listen(*bound, lo);
-                if (!more) return std::unexpected(more.error());
+                if (!more) return fail(more.error());
                 per_worker[w].push_back(std::move(*more));
             }
             families.push_back(bound->address.family);
@@ -107,11 +113,12 @@ result<void> server::start() {
         } else {
             lo.reuse_port = false;
             auto listener = net::listen_unix(address.unix_path, lo);
-            if (!listener) return std::unexpected(listener.error());
+            if (!listener) return fail(listener.error());
+            if (!address.unix_path.starts_with('@')) files.push_back(address.unix_path);
             // Unix sockets have no SO_REUSEPORT: the workers share one listener.
             for (std::size_t w = 1; w < count; ++w) {
                 const int copy = ::fcntl(listener->native_handle(), F_DUPFD_CLOEXEC, 0);
-                if (copy < 0) return std::unexpected(last_system_error());
+                if (copy < 0) return fail(last_system_error());
                 per_worker[w].emplace_back(copy);
             }
             per_worker[0].push_back(std::move(*listener));
@@ -122,15 +129,20 @@ result<void> server::start() {
     const std::size_t limit = options_.max_connections == 0
                                   ? std::numeric_limits<std::size_t>::max()
                                   : (options_.max_connections + count - 1) / count;
-    for (std::size_t w = 0; w < count; ++w) {
-        std::vector<detail::listener_handle> handles;
-        for (std::size_t i = 0; i < per_worker[w].size(); ++i) {
-            const bool tcp = families[i] != AF_UNIX;
-            handles.push_back({per_worker[w][i].release(), families[i], tcp});
+    std::vector<std::unique_ptr<detail::worker>> workers;
+    try {
+        for (std::size_t w = 0; w < count; ++w) {
+            std::vector<detail::listener_handle> handles;
+            for (std::size_t i = 0; i < per_worker[w].size(); ++i) {
+                handles.push_back({per_worker[w][i].release(), families[i] != AF_UNIX});
+            }
+            workers.push_back(
+                std::make_unique<detail::worker>(options_, handler_, limit, std::move(handles)));
         }
-        workers_.push_back(
-            std::make_unique<detail::worker>(options_, handler_, limit, std::move(handles)));
+    } catch (const std::system_error& e) {
+        return fail(e.code());  // no epoll or eventfd to be had; the workers made so far close
     }
+    workers_ = std::move(workers);
     addresses_ = std::move(addresses);
     for (auto& w : workers_) w->start();
     return {};
@@ -157,6 +169,7 @@ server_stats server::stats() const {
     for (const auto& w : workers_) {
         const auto& c = w->counters();
         s.connections_accepted += c.accepted.get();
+        s.connections_refused += c.refused.get();
         s.connections_open += c.open.get();
         s.requests += c.requests.get();
         s.rejected_requests += c.rejected.get();

@@ -1,29 +1,41 @@
-// How a server connection ends: by the reason and the close policy, so that a server host holds
-// no TIME_WAIT unless the graceful policy asks for it.
+// How a server connection ends: by the reason and the close policy, so that the TIME_WAIT lands
+// nowhere (a reset once all is acknowledged) or on the server's listening port, never on the
+// ephemeral ports of a client it cannot trust to read before a reset.
 #include <sys/socket.h>
-
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "http/server_connection.hpp"
 #include "waitless/net/close.hpp"
+#include "waitless/net/options.hpp"
 
 namespace waitless::http::detail {
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Bytes a client may still send after the server's last response before it is cut off.
 constexpr std::size_t discard_limit = 1024 * 1024;
 
 const net::close_policy rst_unless_pending =
     net::abortive_close{net::on_pending_data::close_gracefully};
 
+// What close() does once the last response is out.
+enum class ending {
+    fin_first,  // our FIN, then read to the client's FIN: the TIME_WAIT is ours
+    peer_fin,   // wait for the client's FIN, then close: the TIME_WAIT is the client's
+    reset,      // wait until all is acknowledged, then RST: no TIME_WAIT
+};
+
 }  // namespace
 
-asio::awaitable<bool> connection::wait_for_peer_close() {
+bool connection::resets_are_safe() const {
+    if (!peer_) return true;  // a Unix socket: no TIME_WAIT, nothing to lose
+    if (peer_->address.is_loopback()) return true;
+    for (const auto& network : owner_.options().trusted_peers) {
+        if (network.contains(peer_->address)) return true;
+    }
+    return false;
+}
+
+io::task<bool> connection::wait_for_peer_close() {
     // Whatever the client still sends is discarded; only its FIN (or the deadline) ends this.
-    const auto give_up = clock::now() + owner_.options().peer_close_wait;
     std::size_t discarded = 0;
     head_end_ = 0;
     for (;;) {
@@ -34,17 +46,20 @@ asio::awaitable<bool> connection::wait_for_peer_close() {
             co_return got == read_status::eof;
         }
         discarded += end_;
-        if (discarded > discard_limit || clock::now() >= give_up) {
+        if (discarded > discard_limit) {
             disarm();
             co_return false;
         }
     }
 }
 
-asio::awaitable<void> connection::wait_until_acknowledged() {
-    // An RST discards what the client has not acknowledged yet; give the response time to land.
-    const auto give_up = clock::now() + owner_.options().peer_close_wait;
-    asio::steady_timer pause(owner_.context());
+io::task<void> connection::wait_until_acknowledged() {
+    // An RST discards what the client has not acknowledged yet: give the response time to
+    // land. On loopback the acknowledgement is usually in before send() returns, so the first
+    // look finds nothing in flight. Otherwise look again after 1, 2, 4, ... ms (a bounded
+    // number of wake-ups within peer_close_wait), sooner when the client sends something.
+    const auto give_up = io::clock::now() + owner_.options().peer_close_wait;
+    auto pause = std::chrono::microseconds(1000);
     std::size_t discarded = 0;
     for (;;) {
         while (discarded < discard_limit) {
@@ -52,15 +67,19 @@ asio::awaitable<void> connection::wait_until_acknowledged() {
             if (n <= 0) break;
             discarded += static_cast<std::size_t>(n);
         }
+        watch_.readable = false;
         const auto q = net::queued(socket_.native_handle());
-        if (!q || q->unsent == 0 || clock::now() >= give_up) co_return;
-        if (interrupt_ == interrupt::forced) co_return;
-        pause.expires_after(std::chrono::milliseconds(1));
-        co_await pause.async_wait(use_tuple);
+        if (!q || q->unsent == 0 || interrupt_ == interrupt::forced) co_return;
+        const auto now = io::clock::now();
+        if (now >= give_up) co_return;
+        watch_.set_deadline(std::min(give_up, now + pause));
+        (void)co_await watch_.readable_wait();
+        watch_.clear_deadline();
+        pause *= 2;
     }
 }
 
-asio::awaitable<void> connection::close(close_reason reason) {
+io::task<void> connection::close(close_reason reason) {
     disarm();
     if (interrupt_ == interrupt::forced) {
         reason = close_reason::forced;
@@ -68,46 +87,82 @@ asio::awaitable<void> connection::close(close_reason reason) {
         interrupt_ = interrupt::none;  // a timeout that ended the exchange does not end the close
     }
     if (!socket_.is_open()) co_return;
-    if (broken_) {
-        reason = close_reason::forced;  // a cut-off response: an RST says so plainly
-    } else if (reason == close_reason::after_response && !co_await flush()) {
-        reason = close_reason::peer_gone;
-    }
-    if (!tcp_) {
+    if (broken_) reason = close_reason::forced;  // a cut-off response: an RST says so plainly
+    if (!peer_) {
+        if (reason == close_reason::after_response) co_await flush();
         socket_.reset();
-        record_close(static_cast<int>(net::close_outcome::not_tcp));
+        record_close(net::close_outcome::not_tcp);
         co_return;
     }
     const auto policy = owner_.options().close_policy;
+    const bool trusted = resets_are_safe();
+    ending how_to_end = ending::fin_first;
+    switch (policy) {
+        case server_close_policy::automatic:
+            how_to_end = trusted ? ending::reset : ending::fin_first;
+            break;
+        case server_close_policy::graceful:
+            break;
+        case server_close_policy::peer_first:
+            how_to_end = ending::peer_fin;
+            break;
+        case server_close_policy::abortive:
+            how_to_end = ending::reset;
+            break;
+    }
+    // A response delimited by the close ends with a FIN under every policy: an RST would tell
+    // the client it was cut, not complete.
+    if (response_.until_close && reason == close_reason::after_response) {
+        how_to_end = ending::fin_first;
+    }
+
     bool peer_closed = false;
     bool fin_sent = false;
     if (reason == close_reason::after_response) {
-        switch (policy) {
-            case server_close_policy::graceful:
-                // Our FIN first (the TIME_WAIT is ours), then read until the client's FIN so
-                // that unread bytes cannot turn the close into an RST that eats the response.
-                fin_sent = ::shutdown(socket_.native_handle(), SHUT_WR) == 0;
-                co_await wait_for_peer_close();
-                break;
-            case server_close_policy::peer_first:
+        // Our FIN must leave with the last bytes of the response: a client that reads them
+        // and closes at once would otherwise send its FIN first and hold the TIME_WAIT on one
+        // of its ephemeral ports. Corked, the tail waits for the shutdown and takes the FIN.
+        const int fd = socket_.native_handle();
+        const bool fin_with_data = how_to_end == ending::fin_first;
+        if (fin_with_data) (void)net::set_cork(fd, true);
+        if (!co_await flush()) {
+            reason = close_reason::peer_gone;
+        } else if (fin_with_data) {
+            fin_sent = ::shutdown(fd, SHUT_WR) == 0;
+        }
+        if (fin_with_data) (void)net::set_cork(fd, false);
+    }
+    if (reason == close_reason::after_response) {
+        switch (how_to_end) {
+            case ending::fin_first:
+                // Then read until the client's FIN, so that unread bytes cannot turn the close
+                // into an RST that eats the response.
                 peer_closed = co_await wait_for_peer_close();
                 break;
-            case server_close_policy::abortive:
+            case ending::peer_fin:
+                peer_closed = co_await wait_for_peer_close();
+                break;
+            case ending::reset:
                 co_await wait_until_acknowledged();
                 break;
         }
     }
     const int fd = socket_.release();
+    // Idle, broken and half-closed connections have nothing in flight: an RST (only when the
+    // queues are empty) costs no one anything, except under graceful, which asks for FINs.
     net::close_policy how = net::graceful_close{};
     switch (reason) {
+        // A client whose FIN came first would keep the TIME_WAIT after our FIN; after an RST
+        // (nothing in flight) no one keeps one.
         case close_reason::peer_gone:
-            break;
         case close_reason::idle:
         case close_reason::forced:
             if (policy != server_close_policy::graceful) how = rst_unless_pending;
             break;
         case close_reason::after_response:
-            if (policy != server_close_policy::graceful && !peer_closed) how = rst_unless_pending;
+            if (how_to_end == ending::reset || (how_to_end == ending::peer_fin && !peer_closed)) {
+                how = rst_unless_pending;
+            }
             break;
     }
     auto outcome = net::close_native(fd, how);
@@ -115,9 +170,13 @@ asio::awaitable<void> connection::close(close_reason reason) {
         owner_.counters().reset.add();
         co_return;
     }
-    // After shutdown() and the client's FIN the socket is already in TIME_WAIT, which the
-    // state read before close() cannot show; the FIN went first from here.
-    record_close(static_cast<int>(fin_sent ? net::close_outcome::time_wait_here : *outcome));
+    // After our shutdown() the socket is in FIN_WAIT or already in TIME_WAIT, which the state
+    // read before close() cannot tell apart from a client that closed first: our FIN went
+    // first. (A client FIN that came first and our RST after it: no TIME_WAIT anywhere, as
+    // close_native reports.)
+    record_close(fin_sent && *outcome != net::close_outcome::reset
+                     ? net::close_outcome::time_wait_here
+                     : *outcome);
 }
 
 }  // namespace waitless::http::detail

@@ -7,10 +7,6 @@
 #include <cerrno>
 
 #include <algorithm>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 #include <charconv>
 #include <cstring>
 
@@ -19,8 +15,6 @@
 
 namespace waitless::http::detail {
 namespace {
-
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 void append_number(std::string& out, std::uint64_t n, int base = 10) {
     char digits[24];
@@ -34,58 +28,112 @@ std::unexpected<std::error_code> failure(std::errc e) {
     return std::unexpected(std::make_error_code(e));
 }
 
+std::unexpected<std::error_code> misuse(errc e) { return std::unexpected(make_error_code(e)); }
+
+bool ascii_iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
+// The server frames every response itself; a handler's field must not contradict that or
+// smuggle a line break into the head.
+bool acceptable_field(const header_field& f) {
+    for (std::string_view text : {f.name, f.value}) {
+        if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+            return false;
+        }
+    }
+    if (f.name.empty()) return false;
+    for (std::string_view framing : {"content-length", "transfer-encoding", "connection"}) {
+        if (ascii_iequals(f.name, framing)) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
-connection::connection(worker& owner, net::socket socket, bool tcp)
+connection::connection(worker& owner, net::socket socket, std::optional<net::endpoint> peer)
     : owner_(owner),
       socket_(std::move(socket)),
-      tcp_(tcp),
+      peer_(peer),
       parser_(parser_kind::request, owner.options().limits),
       buffer_(),
       capacity_(std::max(owner.options().read_buffer, owner.options().limits.max_head + 4096)) {
     buffer_.reset(new char[capacity_]);
-    deadline.item = this;
+    read_deadline_.item = write_deadline_.item = this;
     out_.reserve(4096);
-    owner_.watch_socket(socket_.native_handle(), ready_);
 }
 
 connection::~connection() {
-    deadline.unlink();
-    ready_.cancel();
+    disarm();
     owner_.forget(*this);
+}
+
+result<void> connection::open() {
+    watch_.on_hangup(&connection::on_hangup, this);
+    return owner_.loop().add(socket_.native_handle(), watch_);
+}
+
+std::optional<net::endpoint> connection::local() const {
+    if (!peer_) return std::nullopt;
+    auto e = net::local_endpoint(socket_.native_handle());
+    if (!e) return std::nullopt;
+    return *e;
+}
+
+void connection::disarm() {
+    read_deadline_.unlink();
+    write_deadline_.unlink();
 }
 
 void connection::expire() {
     if (interrupt_ == interrupt::none) interrupt_ = interrupt::timeout;
-    ready_.cancel();
+    watch_.cancel();
 }
 
 void connection::stop_if_idle() {
     if (!idle_wait_) return;
     interrupt_ = interrupt::shutdown;
-    ready_.cancel();
+    watch_.cancel();
 }
 
 void connection::force_close() {
     interrupt_ = interrupt::forced;
-    ready_.cancel();
+    watch_.cancel();
+    cancel_exchange();
 }
 
-asio::awaitable<bool> connection::wait_ready(bool for_write, timeout_kind kind) {
-    const bool had_deadline = deadline.armed();
-    owner_.watch(deadline, kind);
-    co_await ready_.async_wait(for_write, use_tuple);
-    // A head and a close wait keep their deadline across waits; other waits have their own.
-    if (!had_deadline && kind != timeout_kind::header && kind != timeout_kind::close_wait) {
-        disarm();
-    }
-    co_return interrupt_ == interrupt::none;
+void connection::on_cancel(std::function<void()> hook) {
+    cancel_hook_ = std::move(hook);
+    if (cancelled_ && cancel_hook_) std::exchange(cancel_hook_, {})();
+}
+
+void connection::cancel_exchange() {
+    if (!in_exchange_ || cancelled_) return;
+    cancelled_ = true;
+    if (cancel_hook_) std::exchange(cancel_hook_, {})();
+}
+
+void connection::on_hangup(void* self) { static_cast<connection*>(self)->cancel_exchange(); }
+
+io::task<bool> connection::wait_ready(bool for_write, timeout_kind kind) {
+    auto& hook = for_write ? write_deadline_ : read_deadline_;
+    owner_.watch(hook, kind);
+    const auto ec = co_await watch_.wait(for_write);
+    // A head, an idle wait and a close wait keep their deadline across waits (see
+    // worker::watch); a body read or a write has its own each time.
+    if (kind == timeout_kind::io) hook.unlink();
+    co_return !ec && interrupt_ == interrupt::none;
 }
 
 std::optional<connection::read_status> connection::read_now() {
     const int fd = socket_.native_handle();
     for (;;) {
-        if (interrupt_ != interrupt::none || !ready_.readable) return std::nullopt;
+        if (interrupt_ != interrupt::none || !watch_.readable) return std::nullopt;
         // A client that keeps the socket full would otherwise never let the worker go.
         if (++sync_reads_ > 16) return std::nullopt;
         const std::size_t space = capacity_ - end_;
@@ -93,7 +141,7 @@ std::optional<connection::read_status> connection::read_now() {
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                ready_.readable = false;
+                watch_.readable = false;
                 return std::nullopt;
             }
             return read_status::failed;
@@ -102,12 +150,12 @@ std::optional<connection::read_status> connection::read_now() {
         end_ += static_cast<std::size_t>(n);
         // Short: the socket is empty now, and newer bytes will raise a new edge (a FIN already
         // reported will not: the next recv() returns its 0).
-        if (static_cast<std::size_t>(n) < space && !ready_.peer_shut_down) ready_.readable = false;
+        if (static_cast<std::size_t>(n) < space && !watch_.peer_shut_down) watch_.readable = false;
         return read_status::ok;
     }
 }
 
-asio::awaitable<connection::read_status> connection::read_more(timeout_kind kind) {
+io::task<connection::read_status> connection::read_more(timeout_kind kind) {
     auto interrupted = [this] {
         switch (interrupt_) {
             case interrupt::timeout:
@@ -123,7 +171,7 @@ asio::awaitable<connection::read_status> connection::read_more(timeout_kind kind
         if (interrupt_ != interrupt::none) co_return interrupted();
         if (sync_reads_ > 16) {
             sync_reads_ = 0;
-            co_await asio::post(owner_.context().get_executor(), asio::use_awaitable);
+            co_await owner_.loop().yield();
             continue;
         }
         sync_reads_ = 0;
@@ -133,12 +181,12 @@ asio::awaitable<connection::read_status> connection::read_more(timeout_kind kind
 
 bool connection::flush_now() {
     const int fd = socket_.native_handle();
-    while (!out_.empty() && ready_.writable && interrupt_ != interrupt::forced) {
+    while (!out_.empty() && watch_.writable && interrupt_ != interrupt::forced) {
         const auto n = ::send(fd, out_.data(), out_.size(), MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                ready_.writable = false;
+                watch_.writable = false;
                 return false;
             }
             return false;  // still "writable": the write failed, waiting would not help
@@ -148,15 +196,21 @@ bool connection::flush_now() {
     return out_.empty();
 }
 
-asio::awaitable<bool> connection::flush() {
-    while (!flush_now()) {
-        if (ready_.writable || interrupt_ == interrupt::forced) co_return false;
-        // The client is slower than we are: wait for it, within the io timeout (or the
-        // deadline of the head being read).
-        const auto kind = deadline.armed() ? timeout_kind::header : timeout_kind::io;
-        if (!co_await wait_ready(true, kind)) co_return false;
+io::task<bool> connection::flush(std::size_t keep) {
+    while (writing_) co_await flush_turn();
+    writing_ = true;
+    bool ok = true;
+    while (!flush_now() && out_.size() > keep) {
+        // The client is slower than we are: wait for it, within the io timeout.
+        if (watch_.writable || interrupt_ == interrupt::forced ||
+            !co_await wait_ready(true, timeout_kind::io)) {
+            ok = false;
+            break;
+        }
     }
-    co_return true;
+    writing_ = false;
+    if (flush_waiter_) owner_.loop().schedule(std::exchange(flush_waiter_, {}));
+    co_return ok;
 }
 
 void connection::make_room() {
@@ -172,7 +226,7 @@ void connection::make_room() {
     }
 }
 
-asio::awaitable<void> connection::run() {
+io::task<void> connection::run() {
     close_reason reason = close_reason::peer_gone;
     for (;;) {
         const std::size_t head_begin = begin_;
@@ -261,7 +315,7 @@ bool connection::needs_room_for_body() const {
     return begin_ > owner_.options().limits.max_head;
 }
 
-asio::awaitable<void> connection::handle_exchange() {
+io::task<void> connection::handle_exchange() {
     const auto& head = parser_.head();
     response_ = {};
     response_.head_only = head.method == "HEAD";
@@ -270,12 +324,16 @@ asio::awaitable<void> connection::handle_exchange() {
     body_error_ = {};
     keep_alive_ = head.keep_alive;
     bool threw = false;
+    in_exchange_ = true;
+    cancelled_ = false;
     try {
         exchange ex(*this);
         co_await owner_.request_handler()(ex);
     } catch (...) {
         threw = true;  // a handler's bug must not take the worker down
     }
+    in_exchange_ = false;
+    cancel_hook_ = {};
     if (broken_) co_return;
     if (!response_.started) {
         reject(body_error_ ? status_for(body_error_) : 500);
@@ -295,7 +353,7 @@ asio::awaitable<void> connection::handle_exchange() {
     if (!co_await drain_body()) keep_alive_ = false;
 }
 
-asio::awaitable<bool> connection::drain_body() {
+io::task<bool> connection::drain_body() {
     std::uint64_t drained = 0;
     for (;;) {
         auto piece = co_await read_body();
@@ -306,12 +364,13 @@ asio::awaitable<bool> connection::drain_body() {
     }
 }
 
-asio::awaitable<result<std::string_view>> connection::read_body() {
+io::task<result<std::string_view>> connection::read_body() {
     if (body_done_) co_return std::string_view();
     if (body_error_) co_return std::unexpected(body_error_);
     if (broken_) co_return failure(std::errc::connection_aborted);
     const auto& head = parser_.head();
-    if (head.expect_continue && !continue_sent_ && !response_.started &&
+    // HTTP/1.0 has no 100 Continue (RFC 9110 10.1.1).
+    if (head.expect_continue && head.version_minor >= 1 && !continue_sent_ && !response_.started &&
         head.framing != body_framing::none) {
         out_.append("HTTP/1.1 100 Continue\r\n\r\n");
         continue_sent_ = true;
@@ -329,8 +388,11 @@ asio::awaitable<result<std::string_view>> connection::read_body() {
             body_done_ = true;
             co_return std::string_view();
         }
-        // Whatever the handler wrote goes out before we wait: a streamed echo keeps moving.
-        if (!co_await flush()) {
+        // Whatever the handler wrote goes out before we wait (a streamed echo keeps moving);
+        // only output past the high-water mark holds the reading back. A write() in progress
+        // owns the output: this side just reads.
+        if (!writing_ && !flush_now() && out_.size() >= owner_.options().write_buffer &&
+            !co_await flush(owner_.options().write_buffer - 1)) {
             broken_ = true;
             co_return failure(std::errc::connection_aborted);
         }
@@ -395,8 +457,8 @@ void connection::append_connection_fields() {
     out_.append(owner_.keep_alive_line());
 }
 
-void connection::send(const prepared_response& response) {
-    WAITLESS_ASSERT(!response_.started);
+result<void> connection::send(const prepared_response& response) {
+    if (response_.started) return misuse(errc::response_already_started);
     response_.started = response_.ended = true;
     decide_keep_alive(true);
     out_.append(response.head());
@@ -404,11 +466,16 @@ void connection::send(const prepared_response& response) {
     append_connection_fields();
     out_.append("\r\n");
     if (!response_.head_only) out_.append(response.body());
+    return {};
 }
 
-void connection::start(int status, std::span<const header_field> fields,
-                       std::optional<std::uint64_t> content_length) {
-    WAITLESS_ASSERT(!response_.started);
+result<void> connection::start(int status, std::span<const header_field> fields,
+                               std::optional<std::uint64_t> content_length) {
+    if (response_.started) return misuse(errc::response_already_started);
+    if (status < 100 || status > 999) return failure(std::errc::invalid_argument);
+    for (const auto& field : fields) {
+        if (!acceptable_field(field)) return misuse(errc::invalid_response_field);
+    }
     response_.started = true;
     const bool bodyless = bodyless_status(status);
     if (!content_length && !bodyless) {
@@ -440,9 +507,10 @@ void connection::start(int status, std::span<const header_field> fields,
     if (response_.chunked) out_.append("Transfer-Encoding: chunked\r\n");
     append_connection_fields();
     out_.append("\r\n");
+    return {};
 }
 
-asio::awaitable<result<void>> connection::write(std::string_view body) {
+io::task<result<void>> connection::write(std::string_view body) {
     if (!response_.started || response_.ended) co_return failure(std::errc::invalid_argument);
     if (broken_) co_return failure(std::errc::connection_aborted);
     const bool framed_by_length = !response_.chunked && !response_.until_close;
@@ -496,9 +564,9 @@ void connection::reject(int status) {
     out_.push_back('\n');
 }
 
-void connection::record_close(int outcome) {
+void connection::record_close(net::close_outcome outcome) {
     auto& c = owner_.counters();
-    switch (static_cast<net::close_outcome>(outcome)) {
+    switch (outcome) {
         case net::close_outcome::time_wait_here:
             c.time_wait_here.add();
             break;

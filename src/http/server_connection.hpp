@@ -2,48 +2,56 @@
 // once per batch, the exchanges run in order, and the close by the server's policy.
 #pragma once
 
-#include <asio/awaitable.hpp>
+#include <coroutine>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
-#include "http/deadline_list.hpp"
-#include "http/server_readiness.hpp"
 #include "http/server_worker.hpp"
 #include "waitless/http/exchange.hpp"
 #include "waitless/http/parser.hpp"
+#include "waitless/io/deadline_list.hpp"
+#include "waitless/io/fd_watch.hpp"
+#include "waitless/net/close.hpp"
 #include "waitless/net/socket.hpp"
 
 namespace waitless::http::detail {
 
 class connection {
   public:
-    connection(worker& owner, net::socket socket, bool tcp);
+    // peer: empty for a Unix socket. Throws std::bad_alloc when its buffer cannot be had.
+    connection(worker& owner, net::socket socket, std::optional<net::endpoint> peer);
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    asio::awaitable<void> run();
+    // Adds the socket to the worker's loop; a failure refuses this connection only.
+    result<void> open();
+    io::task<void> run();
 
     // From the worker, on its thread.
-    void expire();          // the armed deadline passed
+    void expire();          // an armed deadline passed
     void stop_if_idle();    // shutdown: an idle connection closes now, a busy one after it
     void force_close();     // the drain timeout passed
     std::size_t index = 0;  // in the worker's list
-    deadline_hook deadline;
 
     // The exchange's face.
     const message_head& request() const { return parser_.head(); }
-    asio::awaitable<result<std::string_view>> read_body();
-    void send(const prepared_response& response);
-    void start(int status, std::span<const header_field> fields,
-               std::optional<std::uint64_t> content_length);
-    asio::awaitable<result<void>> write(std::string_view body);
+    const std::optional<net::endpoint>& peer() const { return peer_; }
+    std::optional<net::endpoint> local() const;
+    io::task<result<std::string_view>> read_body();
+    result<void> send(const prepared_response& response);
+    result<void> start(int status, std::span<const header_field> fields,
+                       std::optional<std::uint64_t> content_length);
+    io::task<result<void>> write(std::string_view body);
     void end();
     bool responded() const { return response_.started; }
+    void on_cancel(std::function<void()> hook);
+    bool cancelled() const { return cancelled_; }
     bool stopping() const { return owner_.stopping() || !keep_alive_; }
 
   private:
@@ -54,37 +62,52 @@ class connection {
         bool started = false;
         bool ended = false;
         bool chunked = false;
-        bool until_close = false;  // an HTTP/1.0 client and no length
+        bool until_close = false;  // an HTTP/1.0 client and no length: only a FIN ends it
         bool head_only = false;    // a HEAD request: body bytes are dropped
         std::uint64_t remaining = 0;
     };
 
     // Without waiting: a result, or nothing when the socket must be waited for first.
     std::optional<read_status> read_now();
-    asio::awaitable<read_status> read_more(timeout_kind kind);
+    io::task<read_status> read_more(timeout_kind kind);
     // Writes what the socket takes now; true when nothing is left. False with the socket still
     // marked writable: the write failed.
     bool flush_now();
-    asio::awaitable<bool> flush();
-    asio::awaitable<bool> wait_ready(bool for_write, timeout_kind kind);
-    asio::awaitable<void> handle_exchange();
-    asio::awaitable<bool> drain_body();
-    asio::awaitable<void> close(close_reason reason);
-    asio::awaitable<bool> wait_for_peer_close();
-    asio::awaitable<void> wait_until_acknowledged();
+    // Writes until at most `keep` bytes are left buffered, waiting for the client as needed.
+    io::task<bool> flush(std::size_t keep = 0);
+    io::task<bool> wait_ready(bool for_write, timeout_kind kind);
+    // Waits while another coroutine of this connection (reader or writer) flushes.
+    auto flush_turn() {
+        struct awaiter {
+            connection& c;
+            bool await_ready() const noexcept { return !c.writing_; }
+            void await_suspend(std::coroutine_handle<> h) noexcept { c.flush_waiter_ = h; }
+            void await_resume() const noexcept {}
+        };
+        return awaiter{*this};
+    }
+    io::task<void> handle_exchange();
+    io::task<bool> drain_body();
+    io::task<void> close(close_reason reason);
+    io::task<bool> wait_for_peer_close();
+    io::task<void> wait_until_acknowledged();
     void reject(int status);
     bool decide_keep_alive(bool length_known);
     bool needs_room_for_body() const;  // of the head just parsed, where it lies
     bool body_ends_in_buffer() const;  // the unread chunked body, without taking it
+    bool resets_are_safe() const;      // the automatic policy may reset this peer
     void append_connection_fields();
     void make_room();
-    void disarm() { deadline.unlink(); }
-    void record_close(int outcome);
+    void disarm();
+    void record_close(net::close_outcome outcome);
+    void cancel_exchange();  // runs the handler's cancel hook, once
+    static void on_hangup(void* self);
 
     worker& owner_;
     net::socket socket_;
-    readiness ready_;
-    bool tcp_;
+    io::fd_watch watch_;
+    std::optional<net::endpoint> peer_;
+    io::deadline_hook read_deadline_, write_deadline_;
     parser parser_;
     std::unique_ptr<char[]> buffer_;
     std::size_t capacity_;
@@ -98,6 +121,11 @@ class connection {
     bool idle_wait_ = false;  // suspended waiting for the first byte of a request
     bool body_done_ = false;
     bool continue_sent_ = false;
+    bool writing_ = false;  // a coroutine is flushing; another that must flush waits its turn
+    std::coroutine_handle<> flush_waiter_;
+    std::function<void()> cancel_hook_;  // the running exchange's, if it set one
+    bool in_exchange_ = false;
+    bool cancelled_ = false;
     bool broken_ = false;  // a response that cannot be completed: close without more
     std::error_code body_error_;
     interrupt interrupt_ = interrupt::none;

@@ -1,19 +1,13 @@
-// A worker: accepts on its own listeners, runs its connections' coroutines on its own
-// io_context, and expires their deadlines with one timer.
+// A worker: accepts on its own listeners, runs its connections' coroutines on its own loop, and
+// expires their deadlines with one timer.
 #include "http/server_worker.hpp"
 
 #include <netinet/in.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
-
-#include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/post.hpp>
-#include <asio/use_awaitable.hpp>
 #include <ctime>
-#include <exception>
+#include <new>
 
 #include "http/server_connection.hpp"
 #include "waitless/net/options.hpp"
@@ -21,14 +15,17 @@
 namespace waitless::http::detail {
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+io::task<void> run_connection(std::unique_ptr<connection> c) { co_await c->run(); }
 
-// Bugs surface: an exception that escapes a worker coroutine ends the process.
-void rethrow(const std::exception_ptr& e) {
-    if (e) std::rethrow_exception(e);
+// "Keep-Alive: timeout=N" in whole seconds, rounded down so that a client that trusts it never
+// reuses a connection the server is closing. Below a second nothing true can be said in whole
+// seconds (timeout=0 would read as "do not reuse" or as nothing): then no field, and clients
+// rely on their own idle limits and the staleness check.
+std::string keep_alive_line_for(std::chrono::milliseconds idle_timeout) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(idle_timeout).count();
+    if (seconds < 1) return {};
+    return "Keep-Alive: timeout=" + std::to_string(seconds) + "\r\n";
 }
-
-asio::awaitable<void> run_connection(std::unique_ptr<connection> c) { co_await c->run(); }
 
 }  // namespace
 
@@ -37,35 +34,22 @@ worker::worker(const server_options& options, const handler& h, std::size_t conn
     : options_(options),
       handler_(h),
       connection_limit_(connection_limit),
-      listener_fds_(std::move(listeners)),
-      keep_alive_line_(
-          "Keep-Alive: timeout=" +
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::seconds>(options.idle_timeout).count()) +
-          "\r\n"),
-      epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      keep_alive_line_(keep_alive_line_for(options.idle_timeout)),
       header_list_(options.header_timeout),
       idle_list_(options.idle_timeout),
       io_list_(options.io_timeout),
-      close_wait_list_(options.peer_close_wait),
-      // One thread runs this context, so the reactor needs no locks; post() from stop() is
-      // still safe because the scheduler keeps its own.
-      context_(ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-      sweep_timer_(context_),
-      slot_timer_(context_, clock::time_point::max()),
-      drain_timer_(context_) {
-    WAITLESS_ASSERT(epoll_fd_.is_open());
-    epoll_watch_.emplace(
-        context_, epoll_fd_.native_handle(),
-        [](void* self) { static_cast<worker*>(self)->on_epoll_ready(); }, this);
-    for (const auto& l : listener_fds_) {
-        auto acceptor =
-            std::make_unique<asio::basic_socket_acceptor<asio::generic::stream_protocol>>(context_);
-        std::error_code ec;
-        acceptor->assign(asio::generic::stream_protocol(l.family, l.tcp ? IPPROTO_TCP : 0), l.fd,
-                         ec);
-        WAITLESS_ASSERT(!ec);
-        acceptors_.push_back(std::move(acceptor));
+      close_wait_list_(options.peer_close_wait) {
+    // The descriptors are this worker's from here on, whatever happens below.
+    for (const auto& l : listeners) {
+        auto entry = std::make_unique<listener>();
+        entry->socket = net::socket(l.fd);
+        entry->tcp = l.tcp;
+        listeners_.push_back(std::move(entry));
+    }
+    for (auto& l : listeners_) {
+        if (auto added = loop_.add(l->socket.native_handle(), l->watch); !added) {
+            throw std::system_error(added.error(), "cannot watch a listener");
+        }
     }
 }
 
@@ -80,62 +64,39 @@ void worker::join() {
 }
 
 void worker::run() {
-    for (std::size_t i = 0; i < acceptors_.size(); ++i) {
-        asio::co_spawn(context_, accept_loop(i), rethrow);
+    for (auto& l : listeners_) {
+        ++accepting_;
+        loop_.start(accept_loop(*l));
     }
-    asio::co_spawn(context_, sweep_loop(), rethrow);
-    context_.run();
-}
-
-void worker::watch_socket(int fd, readiness& r) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.ptr = &r;
-    WAITLESS_ASSERT(::epoll_ctl(epoll_fd_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0);
-}
-
-void worker::on_epoll_ready() {
-    if (finished_) return;
-    // Each connection has one event here at most; resuming it inline may end it, never another.
-    epoll_event events[256];
-    int n = 0;
-    do {
-        n = ::epoll_wait(epoll_fd_.native_handle(), events, 256, 0);
-        for (int i = 0; i < n; ++i) {
-            static_cast<readiness*>(events[i].data.ptr)->on_events(events[i].events);
-        }
-    } while (n == 256);
+    loop_.run();
 }
 
 void worker::stop() {
-    asio::post(context_, [this] { begin_stop(); });
+    loop_.post([this] { begin_stop(); });
 }
 
 void worker::begin_stop() {
     if (stopping_) return;
     stopping_ = true;
-    std::error_code ignored;
-    for (auto& a : acceptors_) a->close(ignored);
-    slot_timer_.cancel();
+    for (auto& l : listeners_) l->watch.cancel();
+    for (auto h : slot_waiters_) loop_.schedule(h);
+    slot_waiters_.clear();
     for (auto* c : connections_) c->stop_if_idle();
-    drain_timer_.expires_after(options_.drain_timeout);
-    drain_timer_.async_wait([this](std::error_code ec) {
-        if (!ec) force_close_all();
-    });
+    loop_.arm(drain_timer_, io::clock::now() + options_.drain_timeout);
     finish_if_done();
 }
 
-void worker::force_close_all() {
-    for (auto* c : connections_) c->force_close();
+void worker::on_drain(io::timer& t) {
+    auto& self = *static_cast<worker*>(t.target);
+    for (auto* c : self.connections_) c->force_close();
 }
 
 void worker::finish_if_done() {
-    if (!stopping_ || finished_ || !connections_.empty()) return;
+    if (!stopping_ || finished_ || !connections_.empty() || accepting_ > 0) return;
     finished_ = true;
-    sweep_timer_.cancel();
-    drain_timer_.cancel();
-    slot_timer_.cancel();
-    // The epoll watch is no work to the context: with the timers gone, run() returns.
+    loop_.disarm(sweep_timer_);
+    loop_.disarm(drain_timer_);
+    loop_.stop();
 }
 
 std::string_view worker::date_line() {
@@ -148,7 +109,7 @@ std::string_view worker::date_line() {
     return date_;
 }
 
-deadline_list& worker::list_for(timeout_kind kind) {
+io::deadline_list& worker::list_for(timeout_kind kind) {
     switch (kind) {
         case timeout_kind::header:
             return header_list_;
@@ -162,63 +123,89 @@ deadline_list& worker::list_for(timeout_kind kind) {
     return close_wait_list_;
 }
 
-void worker::watch(deadline_hook& hook, timeout_kind kind) {
+void worker::watch(io::deadline_hook& hook, timeout_kind kind) {
     auto& list = list_for(kind);
-    // A head and a close wait are bounded as a whole: more bytes do not buy more time.
-    const bool whole = kind == timeout_kind::header || kind == timeout_kind::close_wait;
-    if (whole && hook.owner == &list) return;
-    list.push(hook, clock::now());
-    if (hook.at < sweep_at_) {
-        sweep_at_ = hook.at;
-        sweep_timer_.expires_at(sweep_at_);  // wakes the sweep loop, which waits again
-    }
+    if (kind != timeout_kind::io && hook.owner == &list) return;
+    // The turn's clock: deadlines are whole milliseconds, a turn is far shorter.
+    list.push(hook, loop_.now());
+    if (!sweep_timer_.armed() || hook.at < sweep_timer_.at) loop_.arm(sweep_timer_, hook.at);
 }
 
-asio::awaitable<void> worker::sweep_loop() {
-    while (!finished_) {
-        sweep_timer_.expires_at(sweep_at_);
-        co_await sweep_timer_.async_wait(use_tuple);
-        if (finished_) break;
-        const auto now = clock::now();
-        sweep_at_ = clock::time_point::max();
-        for (auto* list : {&header_list_, &idle_list_, &io_list_, &close_wait_list_}) {
-            list->expire(now, [](deadline_hook& h) { static_cast<connection*>(h.item)->expire(); });
-            if (!list->empty()) sweep_at_ = std::min(sweep_at_, list->front()->at);
-        }
+void worker::on_sweep(io::timer& t) {
+    auto& self = *static_cast<worker*>(t.target);
+    const auto now = self.loop_.now();
+    auto next = io::clock::time_point::max();
+    for (auto* list :
+         {&self.header_list_, &self.idle_list_, &self.io_list_, &self.close_wait_list_}) {
+        list->expire(now, [](io::deadline_hook& h) { static_cast<connection*>(h.item)->expire(); });
+        if (!list->empty()) next = std::min(next, list->front()->at);
     }
+    if (next != io::clock::time_point::max()) self.loop_.arm(self.sweep_timer_, next);
 }
 
-asio::awaitable<void> worker::accept_loop(std::size_t index) {
-    auto& acceptor = *acceptors_[index];
-    const bool tcp = listener_fds_[index].tcp;
+void worker::admit(int fd, const sockaddr_storage& peer, bool tcp) {
+    net::socket socket(fd);
+    std::optional<net::endpoint> peer_endpoint;
+    if (tcp) {
+        (void)net::set_nodelay(fd, true);
+        if (auto e = net::to_endpoint(peer)) peer_endpoint = *e;
+    }
+    std::unique_ptr<connection> c;
+    try {
+        c = std::make_unique<connection>(*this, std::move(socket), peer_endpoint);
+    } catch (const std::bad_alloc&) {
+        counters_.refused.add();  // the socket closed with the unwinding: a FIN or nothing
+        return;
+    }
+    if (!c->open()) {
+        counters_.refused.add();  // no room in epoll (ENOSPC, ENOMEM): this one only
+        return;
+    }
+    c->index = connections_.size();
+    connections_.push_back(c.get());
+    counters_.accepted.add();
+    counters_.open.add();
+    // Runs at once up to its first wait: a request that came with the connection is answered
+    // in this turn.
+    io::spawn(run_connection(std::move(c)));
+}
+
+io::task<void> worker::accept_loop(listener& l) {
+    const int fd = l.socket.native_handle();
     for (;;) {
         // At the limit, leave new connections in the kernel's backlog until one closes.
         while (connections_.size() >= connection_limit_ && !stopping_) {
-            co_await slot_timer_.async_wait(use_tuple);
+            struct slot_wait {
+                std::vector<std::coroutine_handle<>>& waiters;
+                bool await_ready() const noexcept { return false; }
+                void await_suspend(std::coroutine_handle<> h) { waiters.push_back(h); }
+                void await_resume() const noexcept {}
+            };
+            co_await slot_wait{slot_waiters_};
         }
-        if (stopping_) co_return;
-        const int fd =
-            ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                auto [ec] = co_await acceptor.async_wait(asio::socket_base::wait_read, use_tuple);
-                if (ec || stopping_) co_return;
-            } else if (errno != EINTR && errno != ECONNABORTED) {
-                // Out of descriptors or memory: let the connections in hand finish some first.
-                asio::steady_timer pause(context_, std::chrono::milliseconds(50));
-                co_await pause.async_wait(use_tuple);
-            }
+        if (stopping_) break;
+        sockaddr_storage peer{};
+        socklen_t length = sizeof peer;
+        const int accepted = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length,
+                                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (accepted >= 0) {
+            admit(accepted, peer, l.tcp);
             continue;
         }
-        net::socket socket(fd);
-        if (tcp) (void)net::set_nodelay(fd, true);
-        auto c = std::make_unique<connection>(*this, std::move(socket), tcp);
-        c->index = connections_.size();
-        connections_.push_back(c.get());
-        counters_.accepted.add();
-        counters_.open.add();
-        asio::co_spawn(context_, run_connection(std::move(c)), rethrow);
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            l.watch.readable = false;
+            if (co_await l.watch.readable_wait()) break;  // cancelled: the worker stops
+        } else if (errno != EINTR && errno != ECONNABORTED) {
+            // Out of descriptors or memory: let the connections in hand finish some first.
+            co_await loop_.sleep_for(std::chrono::milliseconds(50));
+        }
     }
+    // Closed now: SO_REUSEPORT sends no more connections here, and the kernel resets those
+    // still waiting in the backlog.
+    loop_.remove(fd);
+    l.socket.reset();
+    --accepting_;
+    finish_if_done();
 }
 
 void worker::forget(connection& c) {
@@ -227,7 +214,10 @@ void worker::forget(connection& c) {
     connections_[at]->index = at;
     connections_.pop_back();
     counters_.open.sub();
-    if (connections_.size() + 1 == connection_limit_) slot_timer_.cancel();
+    if (!slot_waiters_.empty() && connections_.size() < connection_limit_) {
+        for (auto h : slot_waiters_) loop_.schedule(h);
+        slot_waiters_.clear();
+    }
     finish_if_done();
 }
 

@@ -1,24 +1,19 @@
-// One worker of the server: an io_context on its own thread, its listeners, its connections and
-// the timeout lists that its single sweep timer serves. Nothing here is shared between workers.
+// One worker of the server: an io::loop on its own thread, its listeners, its connections and
+// the timeout lists that its one sweep timer serves. Nothing here is shared between workers.
 #pragma once
 
-#include <asio/awaitable.hpp>
-#include <asio/basic_socket_acceptor.hpp>
-#include <asio/generic/stream_protocol.hpp>
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "http/deadline_list.hpp"
-#include "http/reactor_watch.hpp"
-#include "http/server_readiness.hpp"
 #include "waitless/http/server.hpp"
+#include "waitless/io/deadline_list.hpp"
+#include "waitless/io/fd_watch.hpp"
+#include "waitless/io/loop.hpp"
 #include "waitless/net/socket.hpp"
 
 namespace waitless::http::detail {
@@ -41,7 +36,7 @@ class counter {
 };
 
 struct worker_counters {
-    counter accepted, open, requests, rejected, header_timeouts, idle_timeouts;
+    counter accepted, refused, open, requests, rejected, header_timeouts, idle_timeouts;
     counter time_wait_here, time_wait_peer, reset, not_tcp;
 };
 
@@ -50,12 +45,12 @@ enum class timeout_kind { header, idle, io, close_wait };
 // A listening descriptor handed to a worker, and whether it is TCP.
 struct listener_handle {
     int fd = -1;
-    int family = 0;
     bool tcp = true;
 };
 
 class worker {
   public:
+    // Throws std::system_error when the loop cannot be made (start-up).
     worker(const server_options& options, const handler& h, std::size_t connection_limit,
            std::vector<listener_handle> listeners);
     ~worker();
@@ -69,51 +64,53 @@ class worker {
     // For connections (on this worker's thread).
     const server_options& options() const { return options_; }
     const handler& request_handler() const { return handler_; }
-    // Adds a connection's socket to this worker's epoll set, once for its lifetime.
-    void watch_socket(int fd, readiness& r);
+    io::loop& loop() { return loop_; }
     bool stopping() const { return stopping_; }
     std::string_view date_line();
     std::string_view keep_alive_line() const { return keep_alive_line_; }
-    void watch(deadline_hook& hook, timeout_kind kind);
+    // (Re)arms hook for a timeout of that kind from now. A head, an idle wait and a close wait
+    // are bounded as a whole: a hook already in their list keeps its deadline.
+    void watch(io::deadline_hook& hook, timeout_kind kind);
     void forget(connection& c);  // the connection ends
     worker_counters& counters() { return counters_; }
     const worker_counters& counters() const { return counters_; }
-    asio::io_context& context() { return context_; }
 
   private:
-    asio::awaitable<void> accept_loop(std::size_t index);
-    asio::awaitable<void> sweep_loop();
+    struct listener {
+        net::socket socket;
+        io::fd_watch watch;
+        bool tcp = true;
+    };
+
+    io::task<void> accept_loop(listener& l);
+    void admit(int fd, const sockaddr_storage& peer, bool tcp);
+    static void on_sweep(io::timer& t);
+    static void on_drain(io::timer& t);
     void begin_stop();
-    void force_close_all();
     void finish_if_done();
     void run();
-    void on_epoll_ready();
-    deadline_list& list_for(timeout_kind kind);
+    io::deadline_list& list_for(timeout_kind kind);
 
     const server_options& options_;
     const handler& handler_;
     std::size_t connection_limit_;
-    std::vector<listener_handle> listener_fds_;
     std::string keep_alive_line_;
     std::string date_;
     std::int64_t date_second_ = -1;
-    net::socket epoll_fd_;  // the connections' readiness, watched by the context as one fd
     bool stopping_ = false;
     bool finished_ = false;
+    int accepting_ = 0;  // accept loops still running
     worker_counters counters_;
-    deadline_list header_list_, idle_list_, io_list_, close_wait_list_;
+    io::deadline_list header_list_, idle_list_, io_list_, close_wait_list_;
     std::vector<connection*> connections_;  // index kept in each connection: O(1) removal
+    std::vector<std::coroutine_handle<>> slot_waiters_;  // accept loops waiting at the limit
     std::thread thread_;
 
-    // Asio objects last: they go before the lists and connections they refer to.
-    asio::io_context context_;
-    std::vector<std::unique_ptr<asio::basic_socket_acceptor<asio::generic::stream_protocol>>>
-        acceptors_;
-    asio::steady_timer sweep_timer_;
-    clock::time_point sweep_at_ = clock::time_point::max();
-    asio::steady_timer slot_timer_;             // an accept loop waits on it while at the limit
-    asio::steady_timer drain_timer_;            // shutdown: in-flight requests past it are cut
-    std::optional<reactor_watch> epoll_watch_;  // first to go: no callback into a worker gone
+    // The loop first: it outlives the watches and timers below, which leave it on destruction.
+    io::loop loop_;
+    std::vector<std::unique_ptr<listener>> listeners_;
+    io::timer sweep_timer_{&worker::on_sweep, this};
+    io::timer drain_timer_{&worker::on_drain, this};
 };
 
 }  // namespace waitless::http::detail

@@ -24,6 +24,9 @@ void fd_watch::on_events(std::uint32_t events) {
         writable = true;
         write = writer_.take({});
     }
+    if (!read && hangup_ != nullptr && (error || (events & EPOLLRDHUP) != 0)) {
+        hangup_(hangup_target_);
+    }
     if (read && write) {
         loop_->schedule(write);  // before the reader runs: it may end this watch
         read.resume();

@@ -78,9 +78,10 @@ result<void> loop::add(int fd, fd_watch& w) {
     return {};
 }
 
+void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }
+
 void loop::remove(int fd, fd_watch& w) {
-    epoll_event ev{};
-    ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, &ev);
+    remove(fd);
     disarm(w.deadline_);
     forget(w);
     w.loop_ = nullptr;

@@ -98,6 +98,12 @@ result<endpoint> query(int fd, Call call) {
 
 }  // namespace
 
+result<endpoint> to_endpoint(const sockaddr_storage& address) {
+    detail::socket_address a;
+    a.storage = address;
+    return detail::from_socket_address(a);
+}
+
 result<endpoint> local_endpoint(int fd) { return query(fd, ::getsockname); }
 result<endpoint> remote_endpoint(int fd) { return query(fd, ::getpeername); }
 

@@ -35,6 +35,7 @@ result<int> keepalive_seconds(std::chrono::seconds s) {
 }  // namespace
 
 result<void> set_nodelay(int fd, bool on) { return set_int(fd, IPPROTO_TCP, TCP_NODELAY, on); }
+result<void> set_cork(int fd, bool on) { return set_int(fd, IPPROTO_TCP, TCP_CORK, on); }
 
 result<void> set_keepalive(int fd, const keepalive_options& keepalive) {
     const auto idle = keepalive_seconds(keepalive.idle);

@@ -26,18 +26,19 @@ using namespace std::chrono_literals;
 
 class serve_process {
   public:
-    // Runs `PREFIX waitless serve --listen 127.0.0.1:0 ARGS` (PREFIX e.g. "ip netns exec NS ")
+    // Runs `PREFIX waitless serve --listen LISTEN ARGS` (PREFIX e.g. "ip netns exec NS ")
     // and waits for its `listening:` line; nullptr (and why) if it does not come.
     static std::unique_ptr<serve_process> start(const std::string& args,
                                                 const std::string& prefix = "",
-                                                std::string* why_not = nullptr) {
+                                                std::string* why_not = nullptr,
+                                                const std::string& listen = "127.0.0.1:0") {
         int out[2];
         if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
         std::unique_ptr<serve_process> p(new serve_process);
         p->err_path_ = "/tmp/waitless-serve-err-" + std::to_string(::getpid()) + "-" +
                        std::to_string(counter()++);
-        const std::string command = "exec " + prefix + "'" + WAITLESS_BIN +
-                                    "' serve --listen 127.0.0.1:0 " + args + " 2>" + p->err_path_;
+        const std::string command = "exec " + prefix + "'" + WAITLESS_BIN + "' serve --listen " +
+                                    listen + " " + args + " 2>" + p->err_path_;
         p->pid_ = ::fork();
         if (p->pid_ == 0) {
             ::dup2(out[1], STDOUT_FILENO);
@@ -129,12 +130,13 @@ class serve_process {
 // A blocking TCP connection to 127.0.0.1:port, closed on destruction.
 class raw_client {
   public:
-    explicit raw_client(std::uint16_t port) {
+    // ipv4: the server's address in network order (loopback by default).
+    explicit raw_client(std::uint16_t port, std::uint32_t ipv4 = htonl(INADDR_LOOPBACK)) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_addr.s_addr = ipv4;
         if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
             ::close(fd_);
             fd_ = -1;

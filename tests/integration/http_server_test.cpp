@@ -107,7 +107,7 @@ TEST(HttpServer, ABodyHasRoomWhenItsHeadEndsTheReadBuffer) {
 // A chunked body the handler leaves unread may be longer than the server drains to keep the
 // connection: the response must say Connection: close, so the client's FIN ends it cleanly.
 TEST(HttpServer, AnUnreadChunkedBodyIsAnsweredWithClose) {
-    START_SERVE(server, "--workers 1");
+    START_SERVE(server, "--workers 1 --close-policy peer_first");
     raw_client client(server->port());
     ASSERT_TRUE(client.connected());
     std::string body;
@@ -181,6 +181,26 @@ TEST(HttpServer, BadRequestsGetTheirStatusAndTheConnectionCloses) {
         // peer_first waits for our FIN; we hold on, so after the wait it resets.
         const int next = client.next_event(3s);
         EXPECT_TRUE(next == 0 || next == -ECONNRESET) << next;
+    }
+}
+
+// A head whose bytes cannot become valid is answered at once, not at the header timeout.
+TEST(HttpServer, ABadHeadPrefixIsRejectedBeforeItsEnd) {
+    START_SERVE(server, "--workers 1 --header-timeout 10s --close-policy graceful");
+    for (const std::string prefix : {"GET / HTTP/1.1\r\nHost: t\rX",
+                                     "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+                                     "Content-Length: 1\r\n",
+                                     "GET / HTTP/1.x\r\n", "GET * HTTP/1.1\r\n"}) {
+        SCOPED_TRACE(prefix);
+        raw_client client(server->port());
+        ASSERT_TRUE(client.connected());
+        ASSERT_TRUE(client.send(prefix));  // and nothing more
+        const auto started = std::chrono::steady_clock::now();
+        const auto responses = client.read_responses(1, 3s);
+        ASSERT_EQ(responses.size(), 1u);
+        EXPECT_EQ(responses[0].status, 400);
+        EXPECT_EQ(responses[0].header("connection"), "close");
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
     }
 }
 
@@ -258,12 +278,13 @@ TEST(HttpServer, SigtermLetsTheRequestInFlightFinish) {
     EXPECT_EQ(server->wait_exit(5s), 0) << server->error_text();
 }
 
-// Requests that ask to close, census inside a private namespace: the server's port keeps no
-// TIME_WAIT; every one is on the client's side.
-TEST(HttpServer, ConnectionCloseLeavesNoTimeWaitOnTheServer) {
+// Requests that ask to close, census inside a private namespace: under peer_first the server's
+// port keeps no TIME_WAIT; every one is on the client's side.
+TEST(HttpServer, PeerFirstLeavesTheTimeWaitOnTheClient) {
     WAITLESS_NETNS_OR_SKIP(ns);
     std::string why;
-    auto server = serve_process::start("--workers 2", ns->exec_prefix(), &why);
+    auto server =
+        serve_process::start("--workers 2 --close-policy peer_first", ns->exec_prefix(), &why);
     ASSERT_TRUE(server) << why;
     constexpr int requests = 20;
     census::snapshot snapshot;

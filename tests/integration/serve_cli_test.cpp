@@ -60,6 +60,24 @@ TEST(ServeCli, ListensOnAUnixSocket) {
     EXPECT_NE(::access(path.c_str(), F_OK), 0);  // the socket file went with the server
 }
 
+// RFC 9110 9.3.6: a 2xx to CONNECT would open a tunnel (and must carry no Content-Length);
+// serve is no proxy, so it refuses the method and says which ones it takes.
+TEST(ServeCli, ConnectIsNotAllowed) {
+    std::string why;
+    auto server = serve_process::start("--workers 1", "", &why);
+    ASSERT_TRUE(server) << why;
+    raw_client client(server->port());
+    ASSERT_TRUE(client.connected());
+    ASSERT_TRUE(client.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" +
+                            get("/")));
+    const auto responses = client.read_responses(2);
+    ASSERT_EQ(responses.size(), 2u);
+    EXPECT_EQ(responses[0].status, 405);
+    EXPECT_NE(responses[0].header("allow").find("GET"), std::string::npos);
+    EXPECT_EQ(responses[0].header("allow").find("CONNECT"), std::string::npos);
+    EXPECT_EQ(responses[1].status, 200);  // the connection stays usable
+}
+
 TEST(ServeCli, BadFlagsAreOneLineAndExit3) {
     for (const std::string flags :
          {"--listen nowhere", "--listen 127.0.0.1:70000", "--close-policy sometimes", "--workers 0",

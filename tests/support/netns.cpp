@@ -67,4 +67,20 @@ bool temporary_netns::set_sysctl(std::string_view name, std::string_view value) 
     return ok;
 }
 
+bool link_with_veth(const temporary_netns& a, std::string_view a_address, const temporary_netns& b,
+                    std::string_view b_address, std::string* why_not) {
+    // Interface names are local to each namespace, so fixed ones cannot collide.
+    const std::string command =
+        "ip link add wla netns " + a.name() + " type veth peer name wlb netns " + b.name() +
+        " && ip -n " + a.name() + " addr add " + std::string(a_address) + " dev wla && ip -n " +
+        b.name() + " addr add " + std::string(b_address) + " dev wlb && ip -n " + a.name() +
+        " link set wla up && ip -n " + b.name() + " link set wlb up";
+    auto made = run_shell(command);
+    if (made.exit_code != 0) {
+        if (why_not) *why_not = "veth failed: " + made.err;
+        return false;
+    }
+    return true;
+}
+
 }  // namespace waitless::test

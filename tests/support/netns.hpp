@@ -30,6 +30,11 @@ class temporary_netns {
     std::string name_;
 };
 
+// Links two namespaces with a veth pair and gives each end an address ("192.0.2.1/24"): two
+// hosts on one wire, neither on the other's loopback. False (and why) on failure.
+bool link_with_veth(const temporary_netns& a, std::string_view a_address, const temporary_netns& b,
+                    std::string_view b_address, std::string* why_not = nullptr);
+
 // Skips the current test, with the reason, when no namespace can be made.
 #define WAITLESS_NETNS_OR_SKIP(variable)                                        \
     std::string variable##_why;                                                 \

@@ -21,6 +21,7 @@ enum class errc {
     missing_host,
     duplicate_host,
     bad_host,
+    host_mismatch,  // Host differs from the authority of the request target
     bad_content_length,
     duplicate_content_length,
     content_length_with_transfer_encoding,
@@ -38,6 +39,9 @@ enum class errc {
     too_many_headers,     // 431
     body_too_large,       // 413
     partial_message,      // the peer closed inside a message
+    // A handler's misuse of an exchange (not the peer's fault; nothing is sent).
+    response_already_started,
+    invalid_response_field,  // CR, LF or NUL, or a framing field the server owns
 };
 
 const std::error_category& category();

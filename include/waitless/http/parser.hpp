@@ -73,25 +73,48 @@ class parser {
         ended
     };
 
+    // How far the header section being read has been checked. Each line is checked when its
+    // LF comes and the incomplete last line as far as it goes, so an error is found with the
+    // byte that makes it one, whatever the reads were.
+    struct section_scan {
+        std::size_t scanned = 0;     // bytes looked at
+        std::size_t line_start = 0;  // of the line not yet complete
+        std::size_t lines = 0;       // complete lines checked
+        std::size_t content_lengths = 0;
+    };
+    enum class section { head, trailers };
+
     result<step> parse_head(std::string_view data);
-    result<void> parse_start_line(std::string_view line);
-    result<void> parse_request_line(std::string_view line);
-    result<void> parse_status_line(std::string_view line);
-    // Header fields of `section` (CRLF-terminated lines, no final empty line) into `out`.
-    result<void> parse_fields(std::string_view section, std::vector<header_field>& out,
-                              bool first_is_start);
+    // Where the header section that starts at data[0] ends (after its empty line), or 0. Its
+    // fields are added to `out` as their lines are checked.
+    result<std::size_t> scan_section(std::string_view data, section which,
+                                     std::vector<header_field>& out);
+    // Scans a section that has come whole, over again, when earlier reads saw some of it: the
+    // fields kept then point into bytes that may have moved.
+    result<std::size_t> rescan_section(std::string_view data, section which,
+                                       std::vector<header_field>& out);
+    struct line_ref {
+        std::string_view text;  // without its CRLF
+        bool complete;  // false: the start of a line, judged only on what no later byte changes
+        const char* readable_end;  // of the input: scans 16 bytes at a time may look past text
+    };
+    result<void> check_line(const line_ref& line, section which, std::vector<header_field>& out);
+    result<void> check_request_line(const line_ref& line);
+    result<void> check_status_line(std::string_view line);
+    result<void> check_field_line(const line_ref& line, section which,
+                                  std::vector<header_field>& out);
     result<void> decide_framing();
+    // A response to HEAD, 1xx, 204 and 304 have no body whatever their fields say.
+    bool response_has_body() const;
     result<step> parse_chunk_line(std::string_view data);
     result<step> parse_trailers(std::string_view data);
-    // Where the header section that starts at data[0] ends (after its empty line), or 0.
-    result<std::size_t> find_section_end(std::string_view data, std::size_t limit, errc too_large);
     void start_next_message();
 
     parser_kind kind_;
     parser_limits limits_;
     bool response_to_head_ = false;
     state state_ = state::start;
-    std::size_t scanned_ = 0;  // bytes of an incomplete head already checked
+    section_scan scan_;  // of an incomplete head or trailer section
     message_head head_;
     std::vector<header_field> fields_;    // reserved once: no allocation per message
     std::vector<header_field> trailers_;  // likewise

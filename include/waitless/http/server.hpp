@@ -3,7 +3,6 @@
 // the server.
 #pragma once
 
-#include <asio/awaitable.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -14,15 +13,17 @@
 #include <string_view>
 #include <vector>
 
+#include "waitless/core/address.hpp"
 #include "waitless/core/error.hpp"
 #include "waitless/http/exchange.hpp"
 #include "waitless/http/parser.hpp"
+#include "waitless/io/task.hpp"
 #include "waitless/net/endpoint.hpp"
 
 namespace waitless::http {
 
-// Answers one request. Runs on the connection's worker thread; must not block it.
-using handler = std::function<asio::awaitable<void>(exchange&)>;
+// Answers one request. Runs on the connection's worker thread, on its io::loop; must not block.
+using handler = std::function<io::task<void>(exchange&)>;
 
 // Where a server listens: a TCP endpoint or a Unix socket path.
 struct listen_address {
@@ -38,6 +39,11 @@ struct listen_address {
 
 // What the server does when it decides to close a connection, or is asked to.
 enum class server_close_policy {
+    // The default. A peer on loopback, a Unix socket or a trusted network: RST once the response
+    // is acknowledged and nothing is unread (no TIME_WAIT anywhere; a Linux peer reads all it
+    // received before it sees the reset). Any other peer: graceful, but idle connections with
+    // nothing in flight get an RST.
+    automatic,
     // FIN after the response: the server holds the TIME_WAIT. Idle connections get a FIN too.
     graceful,
     // Connection: close, then wait (peer_close_wait) for the client's FIN so the TIME_WAIT lands
@@ -56,7 +62,10 @@ struct server_options {
     std::chrono::milliseconds io_timeout{30000};
     std::size_t max_requests = 1000;      // per connection; 0: no limit
     std::size_t max_connections = 10000;  // shared evenly by the workers
-    server_close_policy close_policy = server_close_policy::peer_first;
+    server_close_policy close_policy = server_close_policy::automatic;
+    // Peers that automatic treats like loopback: their stacks are known to read all they
+    // received before a reset (hosts of one data centre, a sidecar's network).
+    std::vector<core::ip_network> trusted_peers;
     std::chrono::milliseconds peer_close_wait{2000};
     std::chrono::milliseconds drain_timeout{30000};  // shutdown: in-flight requests past it are cut
     parser_limits limits{.max_start_line = 4 * 1024, .max_head = 8 * 1024};
@@ -68,6 +77,7 @@ struct server_options {
 // Counts since start, summed over the workers.
 struct server_stats {
     std::uint64_t connections_accepted = 0;
+    std::uint64_t connections_refused = 0;  // accepted, then closed: no memory or epoll room
     std::uint64_t connections_open = 0;
     std::uint64_t requests = 0;
     std::uint64_t rejected_requests = 0;  // the parser refused them
@@ -91,7 +101,8 @@ class server {
     server& operator=(const server&) = delete;
 
     // Binds every address (port 0 resolved once, then shared by all workers with SO_REUSEPORT)
-    // and starts the workers. Failures are values; nothing runs then.
+    // and starts the workers. Failures are values; nothing runs then, nothing is left bound, no
+    // socket file is left behind. A second start() is errc::already_connected.
     result<void> start();
     // The bound addresses, in the order given, with real ports ("127.0.0.1:43117").
     const std::vector<std::string>& addresses() const { return addresses_; }

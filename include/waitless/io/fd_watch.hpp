@@ -35,6 +35,14 @@ class fd_watch {
     // both a reader and a writer can go, the writer goes on the next turn.
     void on_events(std::uint32_t events);
 
+    // Called from on_events when the peer shuts down or the socket fails while no one waits
+    // to read: the owner may want to stop work done for that peer. Must not destroy the watch.
+    using hangup_callback = void (*)(void* target);
+    void on_hangup(hangup_callback fn, void* target) {
+        hangup_ = fn;
+        hangup_target_ = target;
+    }
+
     // Ends the pending waits with ec (a timeout, a shutdown, the other direction failing);
     // their coroutines resume on the next turn.
     void cancel(std::error_code ec = std::make_error_code(std::errc::operation_canceled));
@@ -86,6 +94,8 @@ class fd_watch {
 
     io::loop* loop_ = nullptr;
     slot reader_, writer_;
+    hangup_callback hangup_ = nullptr;
+    void* hangup_target_ = nullptr;
     timer deadline_{&fd_watch::on_deadline, this};
     bool timed_out_ = false;
 };

@@ -71,8 +71,12 @@ class loop {
     // Registers fd once for its lifetime (edge-triggered: in, out, peer shutdown). ENOSPC or
     // ENOMEM come back as values: that one connection is refused, the loop goes on.
     result<void> add(int fd, fd_watch& w);
-    // Takes fd out of this loop (EPOLL_CTL_DEL) so another loop may add it: a descriptor
-    // that moves between threads while idle (blocking faces). Its pending waits must be over.
+    // Unregisters fd before it is closed while other descriptors share its open file (dup(),
+    // fork()): epoll forgets an entry only when the last of them closes.
+    void remove(int fd);
+    // The same, and w forgets this loop (its deadline, its readiness) so another loop may add
+    // fd: a descriptor that moves between threads while idle (blocking faces). Its pending
+    // waits must be over.
     void remove(int fd, fd_watch& w);
     // Drops a watch that is going away from the events of this turn still to be dispatched
     // (a connection ended by another's event). fd_watch's destructor calls it.
@@ -103,6 +107,46 @@ class loop {
 
     std::mutex posted_mutex_;
     std::vector<std::function<void()>> posted_, posted_running_;
+};
+
+// A sleep that someone else may end early (a handler's cancel hook, a shutdown): one waiter at
+// a time; `co_await a.wait_for(d)` is true when the time passed, false when cancel() ended it.
+class alarm {
+  public:
+    explicit alarm(loop& l) : loop_(l) {}
+    ~alarm() { loop_.disarm(timer_); }
+    alarm(const alarm&) = delete;
+    alarm& operator=(const alarm&) = delete;
+
+    auto wait_for(std::chrono::nanoseconds d) {
+        struct awaiter {
+            alarm& a;
+            clock::time_point at;
+            bool await_ready() const noexcept { return a.cancelled_ || at <= clock::now(); }
+            void await_suspend(std::coroutine_handle<> h) {
+                a.waiter_ = h;
+                a.loop_.arm(a.timer_, at);
+            }
+            bool await_resume() const noexcept { return !a.cancelled_; }
+        };
+        return awaiter{*this, clock::now() + d};
+    }
+    // Ends the wait (now or a later one) on the next turn.
+    void cancel() {
+        cancelled_ = true;
+        loop_.disarm(timer_);
+        if (waiter_) loop_.schedule(std::exchange(waiter_, {}));
+    }
+
+  private:
+    static void ring(timer& t) {
+        auto& self = *static_cast<alarm*>(t.target);
+        std::exchange(self.waiter_, {}).resume();
+    }
+    loop& loop_;
+    timer timer_{&alarm::ring, this};
+    std::coroutine_handle<> waiter_;
+    bool cancelled_ = false;
 };
 
 // The calling thread's private loop, made at first use: what block_on() runs.

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
+#include <new>
 #include <optional>
 #include <utility>
 
@@ -16,7 +18,64 @@ class task;
 
 namespace detail {
 
+// Coroutine frames come and go with every wait of every request: a small per-thread cache of
+// freed frames by size class saves a malloc and a free each time. A frame freed on another
+// thread joins that thread's cache; each class keeps at most `max_cached` frames.
+class frame_cache {
+  public:
+    static void* allocate(std::size_t size) {
+        const std::size_t c = size_class(size);
+        if (c >= classes) return ::operator new(size);
+        auto& list = lists()[c];
+        if (list.head == nullptr) return ::operator new((c + 1) * granule);
+        node* n = list.head;
+        list.head = n->next;
+        --list.count;
+        return n;
+    }
+    static void deallocate(void* p, std::size_t size) noexcept {
+        const std::size_t c = size_class(size);
+        if (c >= classes) {
+            ::operator delete(p);
+            return;
+        }
+        auto& list = lists()[c];
+        if (list.count >= max_cached) {
+            ::operator delete(p);
+            return;
+        }
+        list.head = new (p) node{list.head};
+        ++list.count;
+    }
+
+  private:
+    static constexpr std::size_t granule = 64, classes = 16, max_cached = 1024;
+    struct node {
+        node* next;
+    };
+    struct free_list {
+        node* head = nullptr;
+        std::size_t count = 0;
+        free_list() = default;
+        free_list(const free_list&) = delete;
+        free_list& operator=(const free_list&) = delete;
+        ~free_list() {
+            while (head != nullptr) ::operator delete(std::exchange(head, head->next));
+        }
+    };
+    static std::size_t size_class(std::size_t size) { return (size + granule - 1) / granule - 1; }
+    static free_list* lists() {
+        thread_local free_list cache[classes];
+        return cache;
+    }
+};
+
 struct promise_base {
+    static void* operator new(std::size_t size) { return frame_cache::allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept {
+        frame_cache::deallocate(p, size);
+    }
+
     std::coroutine_handle<> continuation = std::noop_coroutine();
     std::exception_ptr error;
 

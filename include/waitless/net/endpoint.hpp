@@ -1,6 +1,8 @@
 // An IP address with a port, and the local and remote endpoints of a connected descriptor.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +26,9 @@ struct endpoint {
 
     friend bool operator==(const endpoint&, const endpoint&) = default;
 };
+
+// From what accept() or getpeername() filled in; not an IP family: address_family_not_supported.
+result<endpoint> to_endpoint(const sockaddr_storage& address);
 
 result<endpoint> local_endpoint(int fd);   // getsockname()
 result<endpoint> remote_endpoint(int fd);  // getpeername()

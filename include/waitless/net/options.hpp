@@ -53,6 +53,8 @@ struct listen_options {
 };
 
 result<void> set_nodelay(int fd, bool on);
+// TCP_CORK: hold partial segments until uncorked (or a shutdown pushes them with the FIN).
+result<void> set_cork(int fd, bool on);
 result<void> set_keepalive(int fd, const keepalive_options& keepalive);
 result<void> disable_keepalive(int fd);
 result<void> set_user_timeout(int fd, std::chrono::milliseconds timeout);

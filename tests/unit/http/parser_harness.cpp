@@ -69,12 +69,15 @@ parse_outcome feed(const std::vector<std::string>& pieces, const harness_options
                 current = {};
                 current.method = h.method;
                 current.target = h.target;
+                current.form = h.form;
+                current.authority = h.authority;
                 current.reason = h.reason;
                 current.status = h.status;
                 current.version_minor = h.version_minor;
                 current.headers = copy(h.headers);
                 current.framing = h.framing;
                 current.keep_alive = h.keep_alive;
+                current.expect_continue = h.expect_continue;
             } else if (step->what == parser::event::body) {
                 current.body += step->body;
             } else if (step->what == parser::event::end) {

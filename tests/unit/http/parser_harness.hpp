@@ -10,13 +10,15 @@
 namespace waitless::http::test {
 
 struct parsed_message {
-    std::string method, target, reason;
+    std::string method, target, authority, reason;
+    target_form form = target_form::origin;
     int status = 0;
     int version_minor = 0;
     std::vector<std::pair<std::string, std::string>> headers, trailers;
     std::string body;
     body_framing framing = body_framing::none;
     bool keep_alive = false;
+    bool expect_continue = false;
     friend bool operator==(const parsed_message&, const parsed_message&) = default;
 };
 

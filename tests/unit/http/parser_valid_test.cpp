@@ -174,6 +174,48 @@ TEST_P(ParserValid, LargestContentLengthFits) {
     EXPECT_FALSE(out.error) << out.error.message();
 }
 
+TEST_P(ParserValid, StatusLineWithoutReasonOrItsSpace) {
+    // "HTTP/1.1 200" with no SP: RFC 9112 4 wants the SP, but clients accept its absence.
+    const auto out = feed_every_split("HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nhi", response());
+    ASSERT_FALSE(out.error) << out.error.message();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_EQ(out.messages[0].status, 200);
+    EXPECT_EQ(out.messages[0].reason, "");
+    EXPECT_EQ(out.messages[0].body, "hi");
+    EXPECT_EQ(feed("HTTP/1.1 200x\r\n\r\n", response()).error, errc::bad_status_line);
+}
+
+TEST_P(ParserValid, Http10ResponseWithTransferEncodingIsFramedByTheClose) {
+    // RFC 9112 6.1: faulty framing, even with a Content-Length: read to the close, then close.
+    auto o = response();
+    o.peer_closes = true;
+    for (const std::string length : {"", "Content-Length: 3\r\n"}) {
+        SCOPED_TRACE(length);
+        const auto out =
+            feed_every_split("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n" + length +
+                                 "Connection: keep-alive\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+                             o);
+        ASSERT_FALSE(out.error) << out.error.message();
+        ASSERT_EQ(out.messages.size(), 1u);
+        EXPECT_EQ(out.messages[0].framing, body_framing::until_close);
+        EXPECT_FALSE(out.messages[0].keep_alive);
+        EXPECT_EQ(out.messages[0].body, "2\r\nhi\r\n0\r\n\r\n");
+    }
+}
+
+TEST_P(ParserValid, ExpectContinueOnlyInHttp11) {
+    // RFC 9110 10.1.1: a server ignores 100-continue in an HTTP/1.0 request.
+    const std::string rest = "Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi";
+    auto out = feed_every_split("POST / HTTP/1.1\r\nHost: h\r\n" + rest, request());
+    ASSERT_FALSE(out.error) << out.error.message();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_TRUE(out.messages[0].expect_continue);
+    out = feed_every_split("POST / HTTP/1.0\r\n" + rest, request());
+    ASSERT_FALSE(out.error) << out.error.message();
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_FALSE(out.messages[0].expect_continue);
+}
+
 INSTANTIATE_TEST_SUITE_P(ScalarAndSimd, ParserValid, ::testing::Values(false, true),
                          [](const auto& test) { return test.param ? "simd" : "scalar"; });
 

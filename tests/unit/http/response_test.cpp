@@ -1,7 +1,6 @@
 // Responses formatted ahead of time, reason phrases and the Date field.
 #include <gtest/gtest.h>
 
-#include "http/deadline_list.hpp"
 #include "waitless/http/response.hpp"
 
 namespace waitless::http {
@@ -31,27 +30,6 @@ TEST(HttpResponse, ReasonPhrases) {
 TEST(HttpResponse, DateLineIsImfFixdate) {
     EXPECT_EQ(format_date_line(784111777), "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n");
     EXPECT_EQ(format_date_line(0).size(), date_line_size);
-}
-
-TEST(HttpDeadlineList, ExpiresInOrderAndForgetsUnlinked) {
-    using namespace std::chrono_literals;
-    detail::deadline_list list(100ms);
-    detail::deadline_hook a, b, c;
-    const auto t0 = detail::clock::now();
-    list.push(a, t0);
-    list.push(b, t0 + 10ms);
-    list.push(c, t0 + 20ms);
-    b.unlink();
-    list.push(a, t0 + 30ms);  // refreshed: to the back
-    std::vector<detail::deadline_hook*> expired;
-    list.expire(t0 + 125ms, [&](detail::deadline_hook& h) { expired.push_back(&h); });
-    EXPECT_EQ(expired, std::vector<detail::deadline_hook*>{&c});
-    EXPECT_FALSE(c.armed());
-    EXPECT_TRUE(a.armed());
-    EXPECT_EQ(list.front(), &a);
-    list.expire(t0 + 130ms, [&](detail::deadline_hook& h) { expired.push_back(&h); });
-    EXPECT_TRUE(list.empty());
-    EXPECT_EQ(expired.size(), 2u);
 }
 
 }  // namespace

@@ -2,10 +2,8 @@
 // handlers that fail or forget to answer, and the stats.
 #include <gtest/gtest.h>
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
-
 #include "integration/http_serve_process.hpp"
+#include "unit/http/running_server.hpp"
 #include "waitless/http/server.hpp"
 
 namespace waitless::http {
@@ -14,26 +12,9 @@ namespace {
 using test::get;
 using test::raw_client;
 
-// A server on 127.0.0.1:0 with one worker and the handler given.
-struct running_server {
-    explicit running_server(handler h, server_options o = {}) : s(with_listen(std::move(o)), h) {
-        auto started = s.start();
-        EXPECT_TRUE(started) << started.error().message();
-        port = static_cast<std::uint16_t>(std::stoi(s.addresses().at(0).substr(10)));
-    }
-    static server_options with_listen(server_options o) {
-        o.listen = {*listen_address::parse("127.0.0.1:0")};
-        o.workers = 1;
-        o.peer_close_wait = std::chrono::milliseconds(200);
-        return o;
-    }
-    server s;
-    std::uint16_t port = 0;
-};
-
 TEST(HttpServerApi, StreamedResponsesAreChunkedWithoutALength) {
-    running_server rs([](exchange& ex) -> asio::awaitable<void> {
-        ex.start(200, {}, std::nullopt);
+    running_server rs([](exchange& ex) -> io::task<void> {
+        (void)ex.start(200, {}, std::nullopt);
         co_await ex.write("abc");
         co_await ex.write("");
         co_await ex.write("defg");
@@ -50,8 +31,8 @@ TEST(HttpServerApi, StreamedResponsesAreChunkedWithoutALength) {
 
 TEST(HttpServerApi, HeadGetsTheLengthButNoBody) {
     static const prepared_response hello(200, {}, "hello");
-    running_server rs([](exchange& ex) -> asio::awaitable<void> {
-        ex.send(hello);
+    running_server rs([](exchange& ex) -> io::task<void> {
+        (void)ex.send(hello);
         co_return;
     });
     raw_client c(rs.port);
@@ -65,14 +46,14 @@ TEST(HttpServerApi, HeadGetsTheLengthButNoBody) {
 }
 
 TEST(HttpServerApi, ExpectContinueIsAnsweredWhenTheBodyIsRead) {
-    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+    running_server rs([](exchange& ex) -> io::task<void> {
         std::string body;
         for (;;) {
             auto piece = co_await ex.read_body();
             if (!piece || piece->empty()) break;
             body += *piece;
         }
-        ex.start(200, {}, body.size());
+        (void)ex.start(200, {}, body.size());
         co_await ex.write(body);
         ex.end();
     });
@@ -90,7 +71,7 @@ TEST(HttpServerApi, ExpectContinueIsAnsweredWhenTheBodyIsRead) {
 }
 
 TEST(HttpServerApi, AHandlerThatDoesNotAnswerGets500AndOneThatThrowsToo) {
-    running_server rs([](exchange& ex) -> asio::awaitable<void> {
+    running_server rs([](exchange& ex) -> io::task<void> {
         if (ex.request().target == "/throw") throw std::runtime_error("bug");
         co_return;
     });
@@ -105,8 +86,8 @@ TEST(HttpServerApi, AHandlerThatDoesNotAnswerGets500AndOneThatThrowsToo) {
 }
 
 TEST(HttpServerApi, AShortBodyCutsTheConnection) {
-    running_server rs([](exchange& ex) -> asio::awaitable<void> {
-        ex.start(200, {}, 10);
+    running_server rs([](exchange& ex) -> io::task<void> {
+        (void)ex.start(200, {}, 10);
         co_await ex.write("short");
         ex.end();
     });
@@ -116,8 +97,8 @@ TEST(HttpServerApi, AShortBodyCutsTheConnection) {
 }
 
 TEST(HttpServerApi, AChunkedResponseCutByABadBodyIsResetNotEnded) {
-    running_server rs([](exchange& ex) -> asio::awaitable<void> {
-        ex.start(200, {}, std::nullopt);
+    running_server rs([](exchange& ex) -> io::task<void> {
+        (void)ex.start(200, {}, std::nullopt);
         for (;;) {
             auto piece = co_await ex.read_body();
             if (!piece) co_return;  // gives up without end(): the server must not end it
@@ -143,8 +124,8 @@ TEST(HttpServerApi, AChunkedResponseCutByABadBodyIsResetNotEnded) {
 
 TEST(HttpServerApi, StatsCountRequestsAndCloses) {
     static const prepared_response ok(200, {}, "ok");
-    running_server rs([](exchange& ex) -> asio::awaitable<void> {
-        ex.send(ok);
+    running_server rs([](exchange& ex) -> io::task<void> {
+        (void)ex.send(ok);
         co_return;
     });
     {

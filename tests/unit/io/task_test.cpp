@@ -38,10 +38,10 @@ TEST(Task, AnExceptionReachesTheAwaiter) { EXPECT_THROW(block_on(throws()), std:
 
 TEST(Task, IsLazyUntilAwaited) {
     bool ran = false;
-    auto t = [&]() -> task<void> {
+    auto t = [](bool& ran) -> task<void> {
         ran = true;
         co_return;
-    }();
+    }(ran);
     EXPECT_FALSE(ran);
     block_on(std::move(t));
     EXPECT_TRUE(ran);

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "waitless/io/deadline_list.hpp"
 #include "waitless/io/loop.hpp"
 #include "waitless/io/timer.hpp"
 
@@ -70,6 +71,27 @@ TEST(TimerHeap, DisarmAndRearmMoveATimer) {
     for (auto& t : timers) EXPECT_FALSE(t.t.armed());
 }
 
+TEST(DeadlineList, ExpiresInOrderAndForgetsUnlinked) {
+    using namespace std::chrono_literals;
+    deadline_list list(100ms);
+    deadline_hook a, b, c;
+    const auto t0 = clock::now();
+    list.push(a, t0);
+    list.push(b, t0 + 10ms);
+    list.push(c, t0 + 20ms);
+    b.unlink();
+    list.push(a, t0 + 30ms);  // refreshed: to the back
+    std::vector<deadline_hook*> expired;
+    list.expire(t0 + 125ms, [&](deadline_hook& h) { expired.push_back(&h); });
+    EXPECT_EQ(expired, std::vector<deadline_hook*>{&c});
+    EXPECT_FALSE(c.armed());
+    EXPECT_TRUE(a.armed());
+    EXPECT_EQ(list.front(), &a);
+    list.expire(t0 + 130ms, [&](deadline_hook& h) { expired.push_back(&h); });
+    EXPECT_TRUE(list.empty());
+    EXPECT_EQ(expired.size(), 2u);
+}
+
 TEST(Loop, SleepWaitsAtLeastItsTime) {
     const auto start = clock::now();
     block_on([]() -> task<void> { co_await loop::current()->sleep_for(30ms); }());
@@ -88,6 +110,25 @@ TEST(Loop, ManySleepersWakeInTheirOrder) {
                           when_all(sleeper(l, woke, 4), sleeper(l, woke, 2)));
     }(woke));
     EXPECT_EQ(woke, (std::vector<int>{1, 2, 3, 4}));
+}
+
+TEST(Alarm, RingsAfterItsTimeOrEndsEarlyWhenCancelled) {
+    bool rang = false, cut = true;
+    const auto start = clock::now();
+    block_on([](bool& rang, bool& cut) -> task<void> {
+        loop& l = *loop::current();
+        alarm a(l), b(l);
+        rang = co_await a.wait_for(20ms);
+        auto canceller = [](alarm& b, loop& l) -> task<void> {
+            co_await l.yield();
+            b.cancel();
+        };
+        auto sleeper = [](alarm& b, bool& cut) -> task<void> { cut = co_await b.wait_for(1h); };
+        co_await when_all(sleeper(b, cut), canceller(b, l));
+    }(rang, cut));
+    EXPECT_TRUE(rang);
+    EXPECT_FALSE(cut);
+    EXPECT_LT(clock::now() - start, 5s);
 }
 
 TEST(Loop, PostFromAnotherThreadWakesTheLoop) {
