@@ -1,16 +1,16 @@
 // Load tool for the HTTP/1.1 client: N keep-alive GETs, C at a time, on one event loop (one
 // thread, so `taskset -c 0` pins it). Prints `name: value` lines. A plain main(): no Google
 // Benchmark loop, since the figure is requests per second over a fixed count.
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/io_context.hpp>
 #include <chrono>
+#include <coroutine>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "waitless/http/client.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
 
 namespace {
 
@@ -21,34 +21,53 @@ struct settings {
     int concurrency = 50;
 };
 
-// Runs `total` requests with `concurrency` coroutines sharing a counter; returns the errors.
-long run(asio::io_context& io, waitless::http::client& c, const settings& s, long total) {
+struct shared_run {
+    const settings& s;
+    waitless::http::client& c;
+    long total;
     long started = 0;
     long errors = 0;
+    int done = 0;
+    std::coroutine_handle<> waiting;  // all(), until the last requester ends
     std::string first_error;
-    for (int k = 0; k < s.concurrency; ++k) {
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-                waitless::http::client_request r;
-                r.url = s.url;
-                while (started < total) {
-                    ++started;
-                    auto resp = co_await c.request(r);
-                    if (!resp || resp->status != 200 || resp->body.size() != 12) {
-                        if (first_error.empty())
-                            first_error = resp ? "status " + std::to_string(resp->status)
-                                               : resp.error().message();
-                        ++errors;
-                    }
-                }
-            },
-            asio::detached);
+};
+
+waitless::io::task<void> requester(shared_run& run) {
+    waitless::http::client_request r;
+    r.url = run.s.url;
+    while (run.started < run.total) {
+        ++run.started;
+        auto resp = co_await run.c.request(r);
+        if (!resp || resp->status != 200 || resp->body.size() != 12) {
+            if (run.first_error.empty())
+                run.first_error =
+                    resp ? "status " + std::to_string(resp->status) : resp.error().message();
+            ++run.errors;
+        }
     }
-    io.restart();
-    io.run();
-    if (!first_error.empty()) std::fprintf(stderr, "first error: %s\n", first_error.c_str());
-    return errors;
+    if (++run.done == run.s.concurrency && run.waiting) {
+        waitless::io::thread_loop().schedule(run.waiting);
+    }
+}
+
+waitless::io::task<void> all(shared_run& run) {
+    for (int k = 0; k < run.s.concurrency; ++k) waitless::io::spawn(requester(run));
+    struct last_one {
+        shared_run& run;
+        bool await_ready() const noexcept { return run.done == run.s.concurrency; }
+        void await_suspend(std::coroutine_handle<> h) noexcept { run.waiting = h; }
+        void await_resume() const noexcept {}
+    };
+    co_await last_one{run};
+}
+
+// Runs `total` requests with `concurrency` coroutines sharing a counter; returns the errors.
+long run(waitless::http::client& c, const settings& s, long total) {
+    shared_run run{s, c, total, 0, 0, 0, {}, {}};
+    waitless::io::block_on(all(run));
+    if (!run.first_error.empty())
+        std::fprintf(stderr, "first error: %s\n", run.first_error.c_str());
+    return run.errors;
 }
 
 }  // namespace
@@ -68,13 +87,12 @@ int main(int argc, char** argv) {
                      "[--concurrency C] [--warmup N]\n");
         return 2;
     }
-    asio::io_context io(1);
     waitless::http::client_options o;
     o.max_connections_per_origin = static_cast<std::size_t>(s.concurrency);
-    waitless::http::client c(o);
-    long errors = run(io, c, s, s.warmup);
+    waitless::http::client c(waitless::io::thread_loop(), o);
+    long errors = run(c, s, s.warmup);
     const auto t0 = std::chrono::steady_clock::now();
-    errors += run(io, c, s, s.requests);
+    errors += run(c, s, s.requests);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto st = c.stats();

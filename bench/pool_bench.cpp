@@ -1,15 +1,16 @@
-// waitless::pool acquire+release cycle: uncontended blocking, two contending threads, awaitable.
+// waitless::pool acquire+release cycle: uncontended blocking, two contending threads, and the
+// loop face (loop_pool) from a coroutine on an io::loop.
 // Heap allocations are counted (global operator new) and reported per cycle: the hot path must
 // show zero. bench/pool.sh runs this pinned, next to generic-pool (node).
 #include <benchmark/benchmark.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/io_context.hpp>
 #include <atomic>
 #include <cstdlib>
 
 #include "support/allocation_counter.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
+#include "waitless/pool/loop_pool.hpp"
 #include "waitless/pool/pool.hpp"
 
 using waitless::test::allocations;
@@ -80,25 +81,29 @@ void BM_pool_cycle_contended(benchmark::State& state) {
 }
 BENCHMARK(BM_pool_cycle_contended)->Threads(2)->UseRealTime();
 
+struct int_loop_factory {
+    int next = 0;
+    io::task<result<int>> create() { co_return ++next; }
+    bool validate(int&) { return true; }
+    void destroy(int&) {}
+};
+
+using bench_loop_pool = pool::loop_pool<int, int_loop_factory>;
+
+io::task<void> awaitable_cycles(bench_loop_pool& p, benchmark::State& state,
+                                std::uint64_t& before) {
+    { auto warm = co_await p.acquire(); }  // one warm resource
+    before = allocations.load();
+    for (auto _ : state) {
+        auto l = co_await p.acquire();
+        benchmark::DoNotOptimize(**l);
+    }
+}
+
 void BM_pool_cycle_awaitable(benchmark::State& state) {
-    bench_pool p(int_factory{}, bench_options());
-    p.acquire()->release();
-    asio::io_context ctx;
+    bench_loop_pool p(io::thread_loop(), int_loop_factory{}, bench_options());
     std::uint64_t before = 0;
-    asio::co_spawn(
-        ctx,
-        [&]() -> asio::awaitable<void> {
-            {  // warm Asio's per-thread frame cache
-                auto l = co_await p.co_acquire();
-            }
-            before = allocations.load();
-            for (auto _ : state) {
-                auto l = co_await p.co_acquire();
-                benchmark::DoNotOptimize(**l);
-            }
-        },
-        asio::detached);
-    ctx.run();
+    io::block_on(awaitable_cycles(p, state, before));
     report_allocations(state, before);
 }
 BENCHMARK(BM_pool_cycle_awaitable);

@@ -1,26 +1,48 @@
 // The two faces of the HTTP/1.1 client over one request path (client_core).
 #include "waitless/http/client.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <exception>
-
 #include "client_core.hpp"
 
 namespace waitless::http {
 
-client::client(client_options options)
-    : core_(std::make_unique<detail::client_core>(std::move(options), false)) {}
+client::client(io::loop& l, client_options options)
+    : core_(std::make_unique<detail::client_core>(std::move(options), &l)) {}
 client::~client() = default;
 
-asio::awaitable<result<client_response>> client::request(const client_request& r) {
-    return core_->run(r, nullptr, false);
+io::task<result<client_response>> client::request(const client_request& r) {
+    return core_->run(r, nullptr);
 }
 
-asio::awaitable<result<client_response>> client::request(const client_request& r, body_sink sink) {
+io::task<result<client_response>> client::request(const client_request& r, body_sink sink) {
     // The sink lives in this frame for as long as the request runs.
-    co_return co_await core_->run(r, &sink, false);
+    co_return co_await core_->run(r, &sink);
 }
+
+io::task<result<client_stream>> client::stream(const client_request& r) {
+    auto s = co_await core_->stream(r);
+    if (!s) co_return std::unexpected(s.error());
+    co_return client_stream(std::move(*s));
+}
+
+client_stream::client_stream() = default;
+client_stream::client_stream(std::unique_ptr<detail::stream_state> state)
+    : state_(std::move(state)) {}
+client_stream::client_stream(client_stream&&) noexcept = default;
+client_stream& client_stream::operator=(client_stream&&) noexcept = default;
+client_stream::~client_stream() = default;
+
+const client_response& client_stream::head() const {
+    WAITLESS_ASSERT(state_ != nullptr);
+    return state_->head;
+}
+
+io::task<result<std::string_view>> client_stream::next() {
+    if (state_ == nullptr)
+        return []() -> io::task<result<std::string_view>> { co_return std::string_view{}; }();
+    return state_->next();
+}
+
+bool client_stream::ended() const { return state_ == nullptr || !state_->lease; }
 
 client_stats client::stats() const { return core_->stats(); }
 std::optional<pool::stats> client::pool_stats(std::string_view origin) const {
@@ -28,42 +50,15 @@ std::optional<pool::stats> client::pool_stats(std::string_view origin) const {
 }
 const client_options& client::options() const { return core_->options(); }
 
-namespace {
-
-// The calling thread's event loop. Connections leave it after every request (unbind), so
-// nothing is registered with it when the thread ends.
-asio::io_context& thread_loop() {
-    thread_local asio::io_context loop(1);
-    return loop;
-}
-
-result<client_response> run_blocking(detail::client_core& core, const client_request& r,
-                                     const body_sink* sink) {
-    auto& loop = thread_loop();
-    std::optional<result<client_response>> out;
-    std::exception_ptr thrown;
-    asio::co_spawn(loop, core.run(r, sink, true),
-                   [&](std::exception_ptr e, result<client_response> v) {
-                       thrown = e;
-                       out.emplace(std::move(v));
-                   });
-    loop.restart();
-    loop.run();
-    if (thrown) std::rethrow_exception(thrown);  // only a bug (or bad_alloc) gets here
-    return std::move(*out);
-}
-
-}  // namespace
-
 blocking_client::blocking_client(client_options options)
-    : core_(std::make_unique<detail::client_core>(std::move(options), true)) {}
+    : core_(std::make_unique<detail::client_core>(std::move(options), nullptr)) {}
 blocking_client::~blocking_client() = default;
 
 result<client_response> blocking_client::request(const client_request& r) {
-    return run_blocking(*core_, r, nullptr);
+    return io::block_on(core_->run(r, nullptr));
 }
 result<client_response> blocking_client::request(const client_request& r, body_sink sink) {
-    return run_blocking(*core_, r, &sink);
+    return io::block_on(core_->run(r, &sink));
 }
 
 client_stats blocking_client::stats() const { return core_->stats(); }

@@ -2,15 +2,11 @@
 #include "client_connection.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <asio/buffer.hpp>
-#include <asio/error.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -23,39 +19,13 @@ namespace waitless::http::detail {
 
 bool connection_lost(std::error_code ec) {
     const auto& category = ec.category();
-    if (category != std::system_category() && category != std::generic_category() &&
-        category != asio::system_category()) {
-        return false;
-    }
+    if (category != std::system_category() && category != std::generic_category()) return false;
     return ec.value() == ECONNRESET || ec.value() == EPIPE || ec.value() == ECONNABORTED;
 }
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t initial_buffer = 32 * 1024;
 constexpr std::size_t inline_body = 8 * 1024;  // bodies up to this go out in the head's write
-
-void arm(const std::shared_ptr<watchdog>& w);
-
-void on_timer(const std::shared_ptr<watchdog>& w, std::error_code ec) {
-    if (ec) return;  // superseded by an earlier deadline, or the timer is gone
-    w->armed = false;
-    if (!w->active) return;
-    if (std::chrono::steady_clock::now() >= w->deadline) {
-        w->fired = true;
-        std::error_code ignored;
-        w->socket->cancel(ignored);
-        return;
-    }
-    arm(w);
-}
-
-void arm(const std::shared_ptr<watchdog>& w) {
-    w->timer->expires_at(w->deadline);
-    w->armed_at = w->deadline;
-    w->armed = true;
-    w->timer->async_wait([w](std::error_code ec) { on_timer(w, ec); });
-}
 
 // SO_LINGER {1, 0}: the close sends an RST, whatever the queues hold.
 void reset_now(int fd) {
@@ -64,12 +34,13 @@ void reset_now(int fd) {
     ::close(fd);
 }
 
+bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
 }  // namespace
 
-client_connection::client_connection(net::socket s, int family, const parser_limits& limits,
+client_connection::client_connection(net::socket s, const parser_limits& limits,
                                      pool::time_point now)
     : fd_(std::move(s)),
-      family_(family),
       parser_(parser_kind::response, limits),
       buffer_(std::make_unique_for_overwrite<char[]>(initial_buffer)),
       capacity_(initial_buffer),
@@ -77,40 +48,20 @@ client_connection::client_connection(net::socket s, int family, const parser_lim
       born_(now) {}
 
 client_connection::~client_connection() {
-    if (socket_ || fd_) (void)close();
+    if (fd_) (void)close();
 }
 
-int client_connection::native_handle() {
-    return socket_ ? socket_->native_handle() : fd_.native_handle();
+result<void> client_connection::attach(io::loop& l) {
+    if (watch_.owner() == &l) return {};
+    detach();
+    return l.add(fd_.native_handle(), watch_);
 }
 
-void client_connection::bind(const asio::any_io_executor& ex) {
-    if (socket_ && bound_ == ex) return;
-    unbind();
-    const auto protocol = family_ == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
-    socket_.emplace(ex);
-    std::error_code ec;
-    socket_->assign(protocol, fd_.release(), ec);
-    WAITLESS_ASSERT(!ec);
-    timer_.emplace(ex);
-    watch_ = std::make_shared<watchdog>();
-    watch_->socket = &*socket_;
-    watch_->timer = &*timer_;
-    bound_ = ex;
-}
-
-void client_connection::unbind() {
-    if (!socket_) return;
-    std::error_code ec;
-    fd_.reset(socket_->release(ec));
-    socket_.reset();
-    timer_.reset();  // a pending wait completes as aborted and touches nothing of ours
-    watch_.reset();
-    bound_ = {};
+void client_connection::detach() {
+    if (io::loop* l = watch_.owner()) l->remove(fd_.native_handle(), watch_);
 }
 
 result<net::close_outcome> client_connection::close() {
-    unbind();
     const int fd = fd_.release();
     if (fd < 0) return std::unexpected(make_error_code(net::errc::not_open));
     switch (mode_) {
@@ -126,68 +77,128 @@ result<net::close_outcome> client_connection::close() {
     return net::close_outcome::reset;
 }
 
+io::task<result<net::close_outcome>> client_connection::close_on_loop() {
+    if (mode_ == close_mode::peer_first && watch_.owner() != nullptr && fd_) {
+        // The server closes first (we asked, or it said so): read to its FIN, then close, so
+        // the TIME_WAIT is the server's. Past the wait, close as an idle connection.
+        watch_.set_deadline(std::chrono::steady_clock::now() + peer_close_wait_);
+        std::array<char, 512> sink{};
+        bool fin = false;
+        for (;;) {
+            const auto n = ::recv(fd_.native_handle(), sink.data(), sink.size(), 0);
+            if (n == 0) {
+                fin = true;
+                break;
+            }
+            if (n > 0) continue;  // late bytes nobody will read
+            if (errno == EINTR) continue;
+            if (!would_block(errno)) break;
+            watch_.readable = false;
+            if (co_await watch_.wait(false)) break;
+        }
+        watch_.clear_deadline();
+        if (fin) {
+            auto done = net::close_native(fd_.release(), net::graceful_close{});
+            if (done && *done == net::close_outcome::time_wait_here) {
+                co_return net::close_outcome::time_wait_peer;  // its FIN came first
+            }
+            co_return done;
+        }
+        mode_ = close_mode::idle;
+    }
+    co_return close();
+}
+
 void client_connection::start_phase(pool::time_point deadline, client_errc kind) {
-    auto& w = *watch_;
-    w.deadline = deadline;
-    w.kind = kind;
-    w.active = true;
-    if (!w.armed || deadline < w.armed_at) arm(watch_);
+    phase_ = kind;
+    watch_.set_deadline(deadline);
 }
 
 std::error_code client_connection::timed_out_or(std::error_code ec) const {
-    return watch_->fired ? make_error_code(watch_->kind) : ec;
+    return ec == std::errc::timed_out ? make_error_code(phase_) : ec;
 }
 
-asio::awaitable<exchange_outcome> client_connection::exchange(const exchange_plan& plan,
-                                                              client_response& out) {
-    WAITLESS_ASSERT(socket_.has_value());
-    ++uses_;
-    auto& w = *watch_;
-    w.fired = false;
-    // One timer wait per exchange, at the earliest the head could be late; when it fires with
-    // the phase's deadline moved on, it waits again (see on_timer).
-    start_phase(
-        std::min(plan.deadline, pool::add_saturated(pool::coarse_now(), plan.header_timeout)),
-        client_errc::request_timeout);
-    // However the exchange ends (a sink or source may throw), the watchdog stands down.
-    // Nothing may keep the event loop busy after it either (io_context::run() returns when its
-    // work is done); the aborted wait touches nothing.
+io::task<exchange_outcome> client_connection::exchange(const exchange_plan& plan,
+                                                       client_response& out) {
+    // However the exchange ends (a sink or source may throw), its deadline goes.
     struct stand_down {
-        client_connection* c;
-        ~stand_down() {
-            auto& wd = *c->watch_;
-            wd.active = false;
-            if (wd.armed) {
-                wd.armed = false;
-                c->timer_->cancel();
-            }
-        }
-    } guard{this};
+        client_connection& c;
+        ~stand_down() { c.end_exchange(); }
+    } guard{*this};
     exchange_outcome o;
-    if (auto ec = co_await send(plan)) {
-        o.error = ec;
-        // The server may have answered (413 and close) before the whole request went out: its
-        // bytes wait unread, so it saw the request, and a replay would send it twice.
-        char byte = 0;
-        if (::recv(native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
-            o.response_started = true;
-        }
-    } else {
-        o = co_await receive(plan, out);
-    }
+    if (co_await send_request(plan, o)) o = co_await receive(plan, out);
     co_return o;
 }
 
-asio::awaitable<std::error_code> client_connection::write(std::string_view a, std::string_view b,
-                                                          std::string_view c) {
-    if (watch_->fired) co_return make_error_code(watch_->kind);
-    const std::array<asio::const_buffer, 3> buffers{asio::buffer(a), asio::buffer(b),
-                                                    asio::buffer(c)};
-    auto [ec, n] = co_await asio::async_write(*socket_, buffers, use_tuple);
-    co_return timed_out_or(ec);
+io::task<bool> client_connection::send_request(const exchange_plan& plan, exchange_outcome& o) {
+    WAITLESS_ASSERT(watch_.owner() != nullptr);
+    ++uses_;
+    if (auto ec = co_await send(plan)) {
+        o.error = ec;
+        o.mode = close_mode::reset;
+        // The server may have answered (413 and close) before the whole request went out: its
+        // bytes wait unread, so it saw the request, and a replay would send it twice.
+        char byte = 0;
+        if (::recv(fd_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+            o.response_started = true;
+        }
+        co_return false;
+    }
+    co_return true;
 }
 
-asio::awaitable<std::error_code> client_connection::send(const exchange_plan& plan) {
+io::task<exchange_outcome> client_connection::start_stream(const exchange_plan& plan,
+                                                           client_response& head) {
+    exchange_outcome o;
+    if (co_await send_request(plan, o)) (void)co_await read_head(plan, o, head);
+    if (o.error) end_exchange();
+    co_return o;
+}
+
+io::task<bool> client_connection::stream_piece(const exchange_plan& plan, exchange_outcome& o,
+                                               std::string_view& piece, bool& ended) {
+    const bool ok = co_await read_body(plan, o, piece, ended);
+    if (!ok || ended) end_exchange();
+    co_return ok;
+}
+
+void client_connection::end_exchange() { watch_.clear_deadline(); }
+
+io::task<std::error_code> client_connection::write(std::string_view a, std::string_view b,
+                                                   std::string_view c) {
+    std::array<iovec, 3> iov{};
+    std::size_t count = 0;
+    for (std::string_view piece : {a, b, c}) {
+        if (!piece.empty()) {
+            iov[count++] = {const_cast<char*>(piece.data()), piece.size()};
+        }
+    }
+    std::size_t first = 0;
+    while (first < count) {
+        if (!watch_.writable) {
+            if (auto ec = co_await watch_.wait(true)) co_return timed_out_or(ec);
+        }
+        msghdr m{};
+        m.msg_iov = &iov[first];
+        m.msg_iovlen = count - first;
+        const auto n = ::sendmsg(fd_.native_handle(), &m, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (!would_block(errno)) co_return last_system_error();
+            watch_.writable = false;
+            continue;
+        }
+        auto left = static_cast<std::size_t>(n);
+        while (first < count && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+        if (first < count) {
+            iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+            iov[first].iov_len -= left;
+        }
+    }
+    co_return std::error_code{};
+}
+
+io::task<std::error_code> client_connection::send(const exchange_plan& plan) {
     const client_request& r = *plan.request;
     start_phase(plan.deadline, client_errc::request_timeout);  // later than armed: no re-arm
     request_framing framing = request_framing::none;
@@ -212,7 +223,8 @@ asio::awaitable<std::error_code> client_connection::send(const exchange_plan& pl
     if (auto ec = co_await write(head_)) co_return ec;
     std::uint64_t sent = 0;
     for (;;) {
-        auto piece = r.source->next();
+        // A coroutine source is asked for its next piece only once the last one is written.
+        auto piece = r.source->pull ? co_await r.source->pull() : r.source->next();
         if (!piece) co_return piece.error();
         if (piece->empty()) break;
         sent += piece->size();
@@ -238,7 +250,7 @@ asio::awaitable<std::error_code> client_connection::send(const exchange_plan& pl
     co_return co_await write("0\r\n\r\n");
 }
 
-asio::awaitable<std::error_code> client_connection::read_more(bool& eof) {
+io::task<std::error_code> client_connection::read_more(bool& eof) {
     if (begin_ == end_) begin_ = end_ = 0;
     if (end_ == capacity_) {
         if (begin_ > 0) {
@@ -255,31 +267,99 @@ asio::awaitable<std::error_code> client_connection::read_more(bool& eof) {
             capacity_ = grown;
         }
     }
-    if (watch_->fired) co_return make_error_code(watch_->kind);
-    auto [ec, n] = co_await socket_->async_read_some(
-        asio::buffer(buffer_.get() + end_, capacity_ - end_), use_tuple);
-    end_ += n;
-    if (ec == asio::error::eof) {
-        eof = true;
-        co_return std::error_code{};
+    for (;;) {
+        if (!watch_.readable) {
+            if (auto ec = co_await watch_.wait(false)) co_return timed_out_or(ec);
+        }
+        const std::size_t room = capacity_ - end_;
+        const auto n = ::recv(fd_.native_handle(), buffer_.get() + end_, room, 0);
+        if (n > 0) {
+            end_ += static_cast<std::size_t>(n);
+            // Short: drained, unless the FIN's edge came already (then no edge will follow).
+            if (static_cast<std::size_t>(n) < room && !watch_.peer_shut_down) {
+                watch_.readable = false;
+            }
+            co_return std::error_code{};
+        }
+        if (n == 0) {
+            eof = true;
+            co_return std::error_code{};
+        }
+        if (errno == EINTR) continue;
+        if (!would_block(errno)) co_return last_system_error();
+        watch_.readable = false;
     }
-    co_return timed_out_or(ec);
 }
 
-asio::awaitable<exchange_outcome> client_connection::receive(const exchange_plan& plan,
-                                                             client_response& out) {
+io::task<exchange_outcome> client_connection::receive(const exchange_plan& plan,
+                                                      client_response& out) {
     exchange_outcome o;
-    const client_request& r = *plan.request;
+    if (!co_await read_head(plan, o, out)) co_return o;
+    for (;;) {
+        std::string_view piece;
+        bool ended = false;
+        if (!co_await read_body(plan, o, piece, ended)) co_return o;
+        if (ended) co_return o;
+        if (plan.sink != nullptr) {
+            if (auto ok = (*plan.sink)(piece); !ok) {
+                o.error = ok.error();
+                o.mode = close_mode::reset;
+                co_return o;
+            }
+        } else {
+            out.body.append(piece);
+        }
+    }
+}
+
+io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_outcome& o,
+                                            client_response& out) {
     const auto header_deadline =
         std::min(plan.deadline, pool::add_saturated(pool::coarse_now(), plan.header_timeout));
     start_phase(header_deadline, client_errc::response_header_timeout);
-    parser_.expect_response_to_head(r.method == "HEAD");
-    bool eof = false;
-    bool interim = false;  // inside a 1xx response, which is skipped
-    auto fail = [&](std::error_code ec) {
+    parser_.expect_response_to_head(plan.request->method == "HEAD");
+    eof_ = false;
+    interim_ = false;
+    for (;;) {
+        std::string_view ignored;
+        const auto what = co_await next_event(o, ignored);
+        if (!what) co_return false;
+        if (*what != parser::event::head) continue;  // the end of a 1xx
+        const auto& head = parser_.head();
+        out.assign_head(head);
+        if (head.framing == body_framing::content_length && head.content_length > plan.max_body) {
+            o.error = make_error_code(client_errc::body_too_large);
+            o.mode = close_mode::reset;
+            co_return false;
+        }
+        start_phase(plan.deadline, client_errc::request_timeout);
+        co_return true;
+    }
+}
+
+io::task<bool> client_connection::read_body(const exchange_plan& plan, exchange_outcome& o,
+                                            std::string_view& piece, bool& ended) {
+    const auto what = co_await next_event(o, piece);
+    if (!what) co_return false;
+    if (*what == parser::event::end) {
+        finish_response(plan, o, eof_);
+        ended = true;
+        co_return true;
+    }
+    if (parser_.body_received() > plan.max_body) {
+        o.error = make_error_code(client_errc::body_too_large);
+        o.mode = close_mode::reset;
+        co_return false;
+    }
+    co_return true;
+}
+
+io::task<std::optional<parser::event>> client_connection::next_event(exchange_outcome& o,
+                                                                     std::string_view& body) {
+    auto fail = [&](std::error_code ec) -> std::optional<parser::event> {
         o.error = ec;
         o.mode = close_mode::reset;
-        return o;
+        return std::nullopt;
     };
     for (;;) {
         auto step = parser_.parse({buffer_.get() + begin_, end_ - begin_});
@@ -290,36 +370,22 @@ asio::awaitable<exchange_outcome> client_connection::receive(const exchange_plan
                 const auto& head = parser_.head();
                 if (head.status == 101) co_return fail(client_errc::protocol_switch);
                 if (head.status < 200) {
-                    interim = true;
+                    interim_ = true;  // a 1xx response, skipped
                     break;
                 }
-                out.assign_head(head);
-                if (head.framing == body_framing::content_length &&
-                    head.content_length > plan.max_body) {
-                    co_return fail(client_errc::body_too_large);
-                }
-                start_phase(plan.deadline, client_errc::request_timeout);
-                break;
+                co_return parser::event::head;
             }
             case parser::event::body:
-                if (parser_.body_received() > plan.max_body) {
-                    co_return fail(client_errc::body_too_large);
-                }
-                if (plan.sink != nullptr) {
-                    if (auto ok = (*plan.sink)(step->body); !ok) co_return fail(ok.error());
-                } else {
-                    out.body.append(step->body);
-                }
-                break;
+                body = step->body;
+                co_return parser::event::body;
             case parser::event::end:
-                if (interim) {
-                    interim = false;
-                    break;
+                if (interim_) {
+                    interim_ = false;
+                    co_return parser::event::need_more;  // read_head() goes on
                 }
-                finish_response(plan, o, eof);
-                co_return o;
+                co_return parser::event::end;
             case parser::event::need_more: {
-                if (eof) {
+                if (eof_) {
                     auto ended = parser_.finish();
                     if (!ended) co_return fail(ended.error());
                     if (*ended) continue;  // a close-delimited body: the next parse() ends it
@@ -327,12 +393,12 @@ asio::awaitable<exchange_outcome> client_connection::receive(const exchange_plan
                     o.error = o.response_started
                                   ? make_error_code(errc::partial_message)
                                   : make_error_code(client_errc::peer_closed_before_response);
-                    co_return o;
+                    co_return std::nullopt;
                 }
                 const auto before = end_;
-                if (auto ec = co_await read_more(eof)) {
+                if (auto ec = co_await read_more(eof_)) {
                     // Reset or broken pipe before any byte: as good as closed, replayable.
-                    if (!o.response_started && !watch_->fired && connection_lost(ec)) {
+                    if (!o.response_started && !watch_.timed_out() && connection_lost(ec)) {
                         ec = make_error_code(client_errc::peer_closed_before_response);
                     }
                     co_return fail(ec);

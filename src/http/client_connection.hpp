@@ -1,11 +1,8 @@
-// One pooled client connection: the socket, its read buffer and parser, and the exchange that
-// both client faces run (send a request, read its response, decide whether to keep it).
+// One pooled client connection: the socket, its readiness on an io::loop, its read buffer and
+// parser, and the exchange both client faces run (send a request, read its response, decide
+// whether to keep it).
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,15 +13,16 @@
 #include "waitless/http/client.hpp"
 #include "waitless/http/parser.hpp"
 #include "waitless/http/request.hpp"
+#include "waitless/io/fd_watch.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
 #include "waitless/net/close.hpp"
 #include "waitless/net/socket.hpp"
 #include "waitless/pool/clock.hpp"
 
 namespace waitless::http::detail {
 
-// The peer reset or closed the connection under us (ECONNRESET, EPIPE, ECONNABORTED). Asio
-// reports errno values in its own "asio.system" category, which never compares equal to
-// std::errc, so the numbers are compared in each system category.
+// The peer reset or closed the connection under us (ECONNRESET, EPIPE, ECONNABORTED).
 bool connection_lost(std::error_code ec);
 
 // How a connection is closed when the pool destroys it; each decides where TIME_WAIT lands.
@@ -56,61 +54,67 @@ struct exchange_outcome {
     close_mode mode = close_mode::reset;
 };
 
-// The watchdog of a connection: one timer, re-armed only when it fires, so a request pays a
-// store for its deadline instead of a timer operation. Shared with the pending wait.
-struct watchdog {
-    pool::time_point deadline{};
-    pool::time_point armed_at{};
-    bool armed = false;
-    bool active = false;  // an exchange is running; only then may the handler touch the socket
-    bool fired = false;
-    client_errc kind = client_errc::request_timeout;
-    asio::ip::tcp::socket* socket = nullptr;
-    asio::steady_timer* timer = nullptr;
-};
-
 class client_connection {
   public:
-    client_connection(net::socket s, int family, const parser_limits& limits, pool::time_point now);
+    client_connection(net::socket s, const parser_limits& limits, pool::time_point now);
     ~client_connection();
     client_connection(const client_connection&) = delete;
     client_connection& operator=(const client_connection&) = delete;
 
-    // Wraps the descriptor for the executor's event loop (again, if it was bound to another).
-    void bind(const asio::any_io_executor& ex);
-    // Takes the descriptor back from the event loop (the blocking face, after each request).
-    void unbind();
-    int native_handle();
+    // Registers the descriptor with l (after taking it out of another loop): the loop that runs
+    // the next exchange. Fails as io::loop::add() does (ENOMEM, ENOSPC).
+    result<void> attach(io::loop& l);
+    // Takes it out of its loop, so another thread's loop may use it or a pool thread close it.
+    void detach();
+    int native_handle() const { return fd_.native_handle(); }
+    io::fd_watch& watch() { return watch_; }
 
-    asio::awaitable<exchange_outcome> exchange(const exchange_plan& plan, client_response& out);
+    io::task<exchange_outcome> exchange(const exchange_plan& plan, client_response& out);
+    // The same in steps, for a streamed response: the request and the head (o.error set when
+    // it failed), then the body piece by piece (a piece is valid until the next call; ended at
+    // the end, with o saying whether the connection is reusable). end_exchange() when it stops.
+    io::task<exchange_outcome> start_stream(const exchange_plan& plan, client_response& head);
+    io::task<bool> stream_piece(const exchange_plan& plan, exchange_outcome& o,
+                                std::string_view& piece, bool& ended);
+    void end_exchange();
 
     std::uint64_t uses() const { return uses_; }
     pool::time_point born() const { return born_; }
     // Past this the server may already be closing the idle connection: do not reuse it.
     pool::time_point reuse_deadline() const { return reuse_deadline_; }
     void set_close_mode(close_mode m) { mode_ = m; }
+    close_mode mode() const { return mode_; }
     void set_peer_close_wait(std::chrono::milliseconds wait) { peer_close_wait_ = wait; }
-    // Closes by the close mode (on a pool worker thread) and says where TIME_WAIT went.
+    // Closes by the close mode and says where TIME_WAIT went. peer_first blocks up to
+    // peer_close_wait for the server's FIN: for a thread, never a loop (see close_on_loop).
     result<net::close_outcome> close();
+    // The same on the connection's loop: the wait for the server's FIN is a coroutine's.
+    io::task<result<net::close_outcome>> close_on_loop();
 
   private:
-    struct body_state;
-    asio::awaitable<std::error_code> send(const exchange_plan& plan);
-    asio::awaitable<std::error_code> write(std::string_view a, std::string_view b = {},
-                                           std::string_view c = {});
-    asio::awaitable<exchange_outcome> receive(const exchange_plan& plan, client_response& out);
+    io::task<std::error_code> send(const exchange_plan& plan);
+    io::task<std::error_code> write(std::string_view a, std::string_view b = {},
+                                    std::string_view c = {});
+    io::task<bool> send_request(const exchange_plan& plan, exchange_outcome& o);
+    io::task<exchange_outcome> receive(const exchange_plan& plan, client_response& out);
+    // False with o.error and o.mode set when the response failed.
+    io::task<bool> read_head(const exchange_plan& plan, exchange_outcome& o, client_response& out);
+    io::task<bool> read_body(const exchange_plan& plan, exchange_outcome& o,
+                             std::string_view& piece, bool& ended);
+    // The parser's next head, body piece or end (need_more: a 1xx ended), reading as needed.
+    io::task<std::optional<parser::event>> next_event(exchange_outcome& o, std::string_view& body);
     // Reads more bytes into the buffer; eof is set at the peer's FIN.
-    asio::awaitable<std::error_code> read_more(bool& eof);
+    io::task<std::error_code> read_more(bool& eof);
+    // The deadline of the phase under way and the error its expiry means.
     void start_phase(pool::time_point deadline, client_errc kind);
     std::error_code timed_out_or(std::error_code ec) const;
     void finish_response(const exchange_plan& plan, exchange_outcome& o, bool eof);
 
-    net::socket fd_;  // while unbound
-    int family_;
-    std::optional<asio::ip::tcp::socket> socket_;
-    std::optional<asio::steady_timer> timer_;
-    std::shared_ptr<watchdog> watch_;
-    asio::any_io_executor bound_;
+    net::socket fd_;
+    io::fd_watch watch_;
+    client_errc phase_ = client_errc::request_timeout;
+    bool eof_ = false;      // the peer's FIN came during this response
+    bool interim_ = false;  // inside a 1xx response
 
     parser parser_;
     std::unique_ptr<char[]> buffer_;

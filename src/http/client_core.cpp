@@ -1,20 +1,14 @@
-// The request path shared by both client faces, and the per-origin connection factory.
+// The request path shared by both client faces, and the per-origin pools of each face.
 #include "client_core.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
-#include <asio/this_coro.hpp>
-#include <cstring>
 #include <limits>
 
-#include "waitless/net/connect.hpp"
 #include "waitless/net/stale.hpp"
+#include "waitless/pool/loop_pool.hpp"
+#include "waitless/pool/pool.hpp"
 
 namespace waitless::http::detail {
 namespace {
-
-void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 
 bool connection_failure(std::error_code ec) {
     return ec == client_errc::peer_closed_before_response || connection_lost(ec);
@@ -25,7 +19,7 @@ pool::options pool_options_for(const client_options& o) {
     pool::options p;
     p.max = o.max_connections_per_origin;
     p.acquire_timeout = o.acquire_timeout;
-    // The connect has its own timeout; the margin covers name resolution.
+    // Each address has the connect timeout; the margin covers name resolution.
     p.create_timeout = o.connect.timeout + std::chrono::seconds(5);
     p.destroy_timeout = o.peer_close_wait + std::chrono::seconds(1);
     p.idle_timeout = o.idle_timeout;
@@ -35,99 +29,86 @@ pool::options pool_options_for(const client_options& o) {
     return p;
 }
 
+class loop_origin final : public origin {
+  public:
+    loop_origin(std::string k, io::loop& l, loop_connector c, const pool::options& po)
+        : origin(std::move(k)), pool_(l, std::move(c), po) {}
+    io::task<result<connection_lease>> acquire() override { co_return co_await pool_.acquire(); }
+    pool::stats stats() const override { return pool_.stats(); }
+
+  private:
+    pool::loop_pool<connection_ptr, loop_connector> pool_;
+};
+
+class shared_origin final : public origin {
+  public:
+    shared_origin(std::string k, blocking_connector c, const pool::options& po)
+        : origin(std::move(k)), pool_(std::move(c), po) {}
+    // Blocks the calling thread, whose private loop has nothing else to do meanwhile.
+    io::task<result<connection_lease>> acquire() override { co_return pool_.acquire(); }
+    pool::stats stats() const override { return pool_.stats(); }
+
+  private:
+    pool::pool<connection_ptr, blocking_connector> pool_;
+};
+
 }  // namespace
 
-connection_factory::connection_factory(std::string host, std::uint16_t port,
-                                       const client_options& options,
-                                       std::shared_ptr<client_counters> counters)
-    : host_(std::move(host)),
-      port_(port),
-      connect_(options.connect),
-      limits_(options.limits),
-      peer_close_wait_(options.peer_close_wait),
-      counters_(std::move(counters)) {
-    connect_.non_blocking = true;
-}
-
-result<net::endpoint> connection_factory::resolve() const {
-    if (auto literal = core::ip_address::parse(host_)) return net::endpoint{*literal, port_};
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (::getaddrinfo(host_.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
-        return std::unexpected(make_error_code(client_errc::resolve_failed));
-    }
-    net::endpoint out{};
-    out.port = port_;
-    if (found->ai_family == AF_INET) {
-        const auto* in = reinterpret_cast<const sockaddr_in*>(found->ai_addr);
-        out.address = core::ip_address::v4(in->sin_addr.s_addr);
-    } else {
-        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(found->ai_addr);
-        std::uint8_t bytes[16];
-        std::memcpy(bytes, &in6->sin6_addr, 16);
-        out.address = core::ip_address::v6(bytes);
-    }
-    ::freeaddrinfo(found);
-    return out;
-}
-
-result<connection_ptr> connection_factory::create() {
-    auto remote = resolve();
-    if (!remote) return std::unexpected(remote.error());
-    auto s = net::connect(*remote, connect_);
-    if (!s) return std::unexpected(s.error());
-    auto c = std::make_unique<client_connection>(std::move(*s), remote->address.family, limits_,
-                                                 pool::coarse_now());
-    c->set_peer_close_wait(peer_close_wait_);
-    return c;
-}
-
-void connection_factory::destroy(connection_ptr& c) {
-    if (!c) return;
-    auto outcome = c->close();
-    c.reset();
-    if (!outcome) return;
-    switch (*outcome) {
-        case net::close_outcome::time_wait_here:
-            bump(counters_->time_wait_here);
-            break;
-        case net::close_outcome::time_wait_peer:
-            bump(counters_->time_wait_peer);
-            break;
-        case net::close_outcome::reset:
-            bump(counters_->reset);
-            break;
-        case net::close_outcome::not_tcp:
-            break;
-    }
-}
-
-client_core::client_core(client_options options, bool shared)
+client_core::client_core(client_options options, io::loop* loop)
     : options_(std::move(options)),
-      shared_(shared),
-      counters_(std::make_shared<client_counters>()) {
+      loop_(loop),
+      counters_(std::make_shared<client_counters>()),
+      names_(std::make_shared<resolver>(options_.resolve_cache_ttl)) {
     pool::check(pool_options_for(options_));  // bad options throw now, not at first use
 }
 
-origin& client_core::origin_for(const parsed_url& url) {
-    std::unique_lock lock(mutex_, std::defer_lock);
-    if (shared_) lock.lock();
-    for (const auto& o : origins_) {
-        if (o->key == url.authority) return *o;
+std::shared_ptr<origin> client_core::make_origin(const parsed_url& url) {
+    auto st = std::make_shared<origin_settings>();
+    st->host = std::string(url.host);
+    st->port = url.port;
+    st->connect = options_.connect;
+    st->limits = options_.limits;
+    st->peer_close_wait = options_.peer_close_wait;
+    st->counters = counters_;
+    st->names = names_;
+    std::string key(url.authority);
+    if (loop_ != nullptr) {
+        return std::make_shared<loop_origin>(std::move(key), *loop_, loop_connector(*loop_, st),
+                                             pool_options_for(options_));
     }
-    origins_.push_back(std::make_unique<origin>(
-        std::string(url.authority),
-        connection_factory(std::string(url.host), url.port, options_, counters_),
-        pool_options_for(options_)));
-    return *origins_.back();
+    return std::make_shared<shared_origin>(std::move(key), blocking_connector(st),
+                                           pool_options_for(options_));
 }
 
-asio::awaitable<result<pool::lease<connection_ptr>>> client_core::acquire(origin& o,
-                                                                          bool fresh_only) {
+std::shared_ptr<origin> client_core::origin_for(const parsed_url& url) {
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (loop_ == nullptr) lock.lock();
+    const auto now = pool::coarse_now();
+    if (now - last_sweep_ >= std::chrono::seconds(1)) sweep(now);
+    for (const auto& o : origins_) {
+        if (o->key == url.authority) {
+            o->last_used = now;
+            return o;
+        }
+    }
+    origins_.push_back(make_origin(url));
+    origins_.back()->last_used = now;
+    return origins_.back();
+}
+
+void client_core::sweep(pool::time_point now) {
+    last_sweep_ = now;
+    names_->prune();
+    std::erase_if(origins_, [&](const std::shared_ptr<origin>& o) {
+        if (now - o->last_used < options_.origin_idle_timeout) return false;
+        const auto st = o->stats();
+        return st.size == 0 && st.pending == 0;
+    });
+}
+
+io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_only) {
     for (;;) {
-        auto l = co_await o.connections.co_acquire();
+        auto l = co_await o.acquire();
         if (!l) co_return l;
         client_connection& c = ***l;
         if (c.uses() == 0) co_return l;
@@ -146,80 +127,173 @@ asio::awaitable<result<pool::lease<connection_ptr>>> client_core::acquire(origin
     }
 }
 
-asio::awaitable<result<client_response>> client_core::run(const client_request& r,
-                                                          const body_sink* sink, bool unbind) {
-    auto fail = [this](std::error_code ec) -> result<client_response> {
-        bump(counters_->failures);
-        return std::unexpected(ec);
-    };
+result<request_setup> client_core::setup(const client_request& r, const body_sink* sink,
+                                         bool streamed) {
     auto url = parse_url(r.url);
-    if (!url) co_return fail(url.error());
-    if (!valid_method(r.method)) co_return fail(make_error_code(client_errc::invalid_request));
+    if (!url) return std::unexpected(url.error());
+    if (!valid_method(r.method))
+        return std::unexpected(make_error_code(client_errc::invalid_request));
     auto fields = check_fields(r.headers);
-    if (!fields) co_return fail(fields.error());
-    origin& o = origin_for(*url);
-    const auto ex = co_await asio::this_coro::executor;
-
-    exchange_plan plan;
+    if (!fields) return std::unexpected(fields.error());
+    request_setup st;
+    // The blocking face runs on the calling thread's private loop (io::block_on).
+    st.here = loop_ != nullptr ? loop_ : io::loop::current();
+    WAITLESS_ASSERT(st.here != nullptr);
+    st.o = origin_for(*url);
+    exchange_plan& plan = st.plan;
     plan.request = &r;
     plan.sink = sink;
     plan.target = url->target;
-    plan.host = o.key;
+    plan.host = st.o->key;
     plan.add_host = !fields->has_host;
     plan.caller_close = fields->asks_close;
-    plan.max_body =
-        sink != nullptr ? std::numeric_limits<std::uint64_t>::max() : options_.max_response_body;
+    plan.max_body = sink != nullptr || streamed ? std::numeric_limits<std::uint64_t>::max()
+                                                : options_.max_response_body;
     plan.header_timeout = options_.response_header_timeout;
     plan.keep_alive_margin = options_.keep_alive_margin;
+    return st;
+}
 
+result<bool> client_core::begin(request_setup& st, connection_lease& l) {
+    client_connection& c = **l;
+    if (auto joined = c.attach(*st.here); !joined) {  // the blocking face's connections move
+        c.set_close_mode(close_mode::reset);
+        l.invalidate();
+        return std::unexpected(joined.error());
+    }
+    const auto now = pool::coarse_now();
+    const bool reused = c.uses() > 0;
+    if (reused) bump(counters_->reused);
+    st.plan.close = (options_.max_uses > 0 && c.uses() + 1 >= options_.max_uses) ||
+                    (options_.max_lifetime.count() > 0 && now - c.born() >= options_.max_lifetime);
+    if (st.plan.close) bump(counters_->retired);
+    st.plan.deadline = pool::add_saturated(now, options_.request_timeout);
+    return reused;
+}
+
+void client_core::settle(connection_lease& l, const exchange_outcome& out) {
+    client_connection& c = **l;
+    // A blocking face's connection leaves this thread's loop: a pool thread may close it,
+    // another thread's loop run it next.
+    if (loop_ == nullptr) c.detach();
+    if (!out.error && out.reusable) {
+        l.release();
+        return;
+    }
+    c.set_close_mode(out.mode);
+    l.invalidate();
+}
+
+bool client_core::retry(const client_request& r, const exchange_outcome& out, bool reused,
+                        bool& retried) {
+    if (!options_.retry_once || retried || !reused || out.response_started ||
+        !connection_failure(out.error) || !is_replayable(r)) {
+        return false;
+    }
+    if (r.source && !r.source->rewind()) return false;
+    retried = true;
+    bump(counters_->retries);
+    return true;
+}
+
+std::error_code client_core::failed(std::error_code ec) {
+    bump(counters_->failures);
+    return ec;
+}
+
+io::task<result<client_response>> client_core::run(const client_request& r, const body_sink* sink) {
+    auto st = setup(r, sink, false);
+    if (!st) co_return std::unexpected(failed(st.error()));
     bool retried = false;
     for (;;) {
-        auto l = co_await acquire(o, retried);
-        if (!l) co_return fail(l.error());
-        client_connection& c = ***l;
-        c.bind(ex);
-        const auto now = pool::coarse_now();
-        const bool reused = c.uses() > 0;
-        if (reused) bump(counters_->reused);
-        plan.close = (options_.max_uses > 0 && c.uses() + 1 >= options_.max_uses) ||
-                     (options_.max_lifetime.count() > 0 && now - c.born() >= options_.max_lifetime);
-        if (plan.close) bump(counters_->retired);
-        plan.deadline = pool::add_saturated(now, options_.request_timeout);
+        auto l = co_await acquire(*st->o, retried);
+        if (!l) co_return std::unexpected(failed(l.error()));
+        auto reused = begin(*st, *l);
+        if (!reused) co_return std::unexpected(failed(reused.error()));
 
         // Should a sink or source throw, the connection is in an unknown state: reset it.
         struct on_throw {
-            pool::lease<connection_ptr>* lease;
+            connection_lease* lease;
+            bool leave_loop;
             ~on_throw() {
                 if (lease == nullptr) return;
                 (**lease)->set_close_mode(close_mode::reset);
+                if (leave_loop) (**lease)->detach();
                 lease->invalidate();
             }
-        } guard{&*l};
+        } guard{&*l, loop_ == nullptr};
         client_response response;
-        auto out = co_await c.exchange(plan, response);
+        auto out = co_await (**l)->exchange(st->plan, response);
         guard.lease = nullptr;
-        if (unbind) c.unbind();
+        settle(*l, out);
         if (!out.error) {
-            if (out.reusable) {
-                l->release();
-            } else {
-                c.set_close_mode(out.mode);
-                l->invalidate();
-            }
             bump(counters_->requests);
             co_return response;
         }
-        c.set_close_mode(out.mode);
-        l->invalidate();
-        if (options_.retry_once && !retried && reused && !out.response_started &&
-            connection_failure(out.error) && is_replayable(r)) {
-            if (r.source && !r.source->rewind()) co_return fail(out.error);
-            retried = true;
-            bump(counters_->retries);
-            continue;
-        }
-        co_return fail(out.error);
+        if (retry(r, out, *reused, retried)) continue;
+        co_return std::unexpected(failed(out.error));
     }
+}
+
+io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client_request& r) {
+    WAITLESS_ASSERT(loop_ != nullptr);  // the loop face only: the stream outlives this call
+    auto st = setup(r, nullptr, true);
+    if (!st) co_return std::unexpected(failed(st.error()));
+    bool retried = false;
+    for (;;) {
+        auto l = co_await acquire(*st->o, retried);
+        if (!l) co_return std::unexpected(failed(l.error()));
+        auto reused = begin(*st, *l);
+        if (!reused) co_return std::unexpected(failed(reused.error()));
+        auto s = std::make_unique<stream_state>(*this, std::move(*st));
+        s->lease = std::move(*l);
+        try {
+            s->outcome = co_await s->connection().start_stream(s->setup.plan, s->head);
+        } catch (...) {
+            s->abandon();
+            throw;
+        }
+        if (!s->outcome.error) co_return s;
+        const auto out = s->outcome;
+        settle(s->lease, out);
+        st = std::move(s->setup);
+        if (retry(r, out, *reused, retried)) continue;
+        co_return std::unexpected(failed(out.error));
+    }
+}
+
+stream_state::~stream_state() {
+    if (lease) abandon();
+}
+
+void stream_state::abandon() {
+    // Cut short: the rest of the response is unread, so the connection cannot be reused.
+    connection().end_exchange();
+    connection().set_close_mode(close_mode::reset);
+    lease.invalidate();
+}
+
+io::task<result<std::string_view>> stream_state::next() {
+    if (!lease) co_return std::string_view{};  // ended
+    std::string_view piece;
+    bool ended = false;
+    bool ok = false;
+    try {
+        ok = co_await connection().stream_piece(setup.plan, outcome, piece, ended);
+    } catch (...) {
+        abandon();
+        throw;
+    }
+    if (!ok) {
+        core->settle(lease, outcome);
+        co_return std::unexpected(core->failed(outcome.error));
+    }
+    if (ended) {
+        core->settle(lease, outcome);
+        core->completed();
+        co_return std::string_view{};
+    }
+    co_return piece;
 }
 
 client_stats client_core::stats() const {
@@ -243,9 +317,9 @@ client_stats client_core::stats() const {
 
 std::optional<pool::stats> client_core::pool_stats(std::string_view key) const {
     std::unique_lock lock(mutex_, std::defer_lock);
-    if (shared_) lock.lock();
+    if (loop_ == nullptr) lock.lock();
     for (const auto& o : origins_) {
-        if (o->key == key) return o->connections.stats();
+        if (o->key == key) return o->stats();
     }
     return std::nullopt;
 }

@@ -2,8 +2,6 @@
 // (acquire with stale and keep-alive checks, the exchange, the one retry).
 #pragma once
 
-#include <asio/awaitable.hpp>
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,75 +10,104 @@
 #include <vector>
 
 #include "client_connection.hpp"
+#include "client_connector.hpp"
+#include "client_resolver.hpp"
 #include "client_wire.hpp"
 #include "waitless/http/client.hpp"
-#include "waitless/net/endpoint.hpp"
-#include "waitless/pool/pool.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
+#include "waitless/pool/lease.hpp"
 
 namespace waitless::http::detail {
 
-struct client_counters {
-    std::atomic<std::uint64_t> requests{0}, failures{0}, retries{0}, reused{0}, stale{0},
-        keep_alive_expired{0}, retired{0}, time_wait_here{0}, time_wait_peer{0}, reset{0};
-};
+using connection_lease = pool::lease<connection_ptr>;
 
-using connection_ptr = std::unique_ptr<client_connection>;
-
-// Makes connections to one origin on the pool's worker threads (a blocking connect with its
-// timeout); destroys them by their close mode. Thread-safe: the pool runs several at once.
-class connection_factory {
+// One origin's pool, whichever face it is for.
+class origin {
   public:
-    connection_factory(std::string host, std::uint16_t port, const client_options& options,
-                       std::shared_ptr<client_counters> counters);
+    explicit origin(std::string k) : key(std::move(k)) {}
+    virtual ~origin() = default;
+    origin(const origin&) = delete;
+    origin& operator=(const origin&) = delete;
 
-    result<connection_ptr> create();
-    bool validate(connection_ptr&) { return true; }  // checked inline before reuse
-    void destroy(connection_ptr& c);
+    virtual io::task<result<connection_lease>> acquire() = 0;
+    virtual pool::stats stats() const = 0;
 
-  private:
-    result<net::endpoint> resolve() const;
-
-    std::string host_;
-    std::uint16_t port_;
-    net::connect_options connect_;
-    parser_limits limits_;
-    std::chrono::milliseconds peer_close_wait_;
-    std::shared_ptr<client_counters> counters_;
+    const std::string key;  // "host[:port]" as in the URL, also the Host field's value
+    pool::time_point last_used{};
 };
 
-using connection_pool = pool::pool<connection_ptr, connection_factory>;
-
-struct origin {
-    origin(std::string k, connection_factory factory, const pool::options& po)
-        : key(std::move(k)), connections(std::move(factory), po) {}
-    std::string key;  // "host[:port]" as in the URL, also the Host field's value
-    connection_pool connections;
+// What a request needs once its URL and fields are checked.
+struct request_setup {
+    std::shared_ptr<origin> o;  // keeps the origin's pool alive while the request runs
+    exchange_plan plan;
+    io::loop* here = nullptr;  // the loop the exchange runs on
 };
+
+struct stream_state;
 
 class client_core {
   public:
-    // shared: several threads use it (the blocking face); the origin list then takes a lock.
-    client_core(client_options options, bool shared);
+    // loop: the worker loop of the awaitable face, whose pools live on it. nullptr: the
+    // blocking face, whose pools are thread-safe and whose connections join the calling
+    // thread's loop for each exchange only.
+    client_core(client_options options, io::loop* loop);
 
-    // unbind: hand each connection's descriptor back from the event loop after the request.
-    asio::awaitable<result<client_response>> run(const client_request& r, const body_sink* sink,
-                                                 bool unbind);
+    io::task<result<client_response>> run(const client_request& r, const body_sink* sink);
+    // The loop face's streamed response: returns once the head is in.
+    io::task<result<std::unique_ptr<stream_state>>> stream(const client_request& r);
+
+    // A finished exchange: the connection back to the pool, or closed by the outcome's mode.
+    void settle(connection_lease& l, const exchange_outcome& out);
+    // Counts a failure and hands ec back.
+    std::error_code failed(std::error_code ec);
+    void completed() { bump(counters_->requests); }
 
     client_stats stats() const;
     std::optional<pool::stats> pool_stats(std::string_view key) const;
     const client_options& options() const { return options_; }
 
   private:
-    origin& origin_for(const parsed_url& url);
+    result<request_setup> setup(const client_request& r, const body_sink* sink, bool streamed);
+    // Joins the connection to the request's loop and plans retirement and the deadline; says
+    // whether the connection was used before.
+    result<bool> begin(request_setup& st, connection_lease& l);
+    // Whether a failed exchange is replayed (once, on a fresh connection).
+    bool retry(const client_request& r, const exchange_outcome& out, bool reused, bool& retried);
+    std::shared_ptr<origin> origin_for(const parsed_url& url);
+    std::shared_ptr<origin> make_origin(const parsed_url& url);
+    // Drops origins with no connection left that nobody used for origin_idle_timeout.
+    void sweep(pool::time_point now);
     // A connection fit for a request: expired or stale idle ones are closed (RST) on the way.
     // fresh_only: a new connection (for the retry).
-    asio::awaitable<result<pool::lease<connection_ptr>>> acquire(origin& o, bool fresh_only);
+    io::task<result<connection_lease>> acquire(origin& o, bool fresh_only);
 
     const client_options options_;
-    const bool shared_;
+    io::loop* const loop_;
     std::shared_ptr<client_counters> counters_;
-    mutable std::mutex mutex_;  // guards origins_ when shared_
-    std::vector<std::unique_ptr<origin>> origins_;
+    std::shared_ptr<resolver> names_;
+    mutable std::mutex mutex_;  // guards origins_ for the blocking face
+    std::vector<std::shared_ptr<origin>> origins_;
+    pool::time_point last_sweep_{};
+};
+
+// A response being read piece by piece (client_stream's insides).
+struct stream_state {
+    stream_state(client_core& c, request_setup s) : core(&c), setup(std::move(s)) {}
+    ~stream_state();
+    stream_state(const stream_state&) = delete;
+    stream_state& operator=(const stream_state&) = delete;
+
+    client_connection& connection() { return **lease; }
+    io::task<result<std::string_view>> next();
+    // Ends it early: the connection is reset, never reused.
+    void abandon();
+
+    client_core* core;
+    request_setup setup;
+    connection_lease lease;  // empty once the body ended
+    exchange_outcome outcome;
+    client_response head;
 };
 
 }  // namespace waitless::http::detail

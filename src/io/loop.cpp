@@ -80,6 +80,17 @@ result<void> loop::add(int fd, fd_watch& w) {
 
 void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }
 
+void loop::remove(int fd, fd_watch& w) {
+    remove(fd);
+    disarm(w.deadline_);
+    forget(w);
+    w.loop_ = nullptr;
+    w.timed_out_ = false;
+    // The next add() reports the descriptor's state afresh as an edge.
+    w.readable = w.writable = true;
+    w.peer_shut_down = w.failed = false;
+}
+
 void loop::forget(fd_watch& w) {
     for (int i = next_; i < dispatching_; ++i) {
         if (events_[static_cast<std::size_t>(i)].data.ptr == &w) {

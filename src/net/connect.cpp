@@ -75,6 +75,26 @@ result<socket> open_for_connect(const endpoint& remote, const connect_options& o
     return s;
 }
 
+result<bool> start_connect(const socket& s, const endpoint& remote) {
+    const auto address = detail::to_socket_address(remote);
+    for (;;) {
+        if (::connect(s.native_handle(), address.get(), address.length) == 0) return true;
+        if (errno == EINTR) continue;
+        if (errno == EINPROGRESS) return false;
+        return std::unexpected(last_system_error());
+    }
+}
+
+result<void> connect_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+        return std::unexpected(last_system_error());
+    }
+    if (error != 0) return std::unexpected(std::error_code(error, std::system_category()));
+    return {};
+}
+
 result<socket> connect(const endpoint& remote, const connect_options& options,
                        std::size_t first_source) {
     std::optional<clock::time_point> deadline;

@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "waitless/http/client.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
 #include "waitless/net/listen.hpp"
 
 namespace waitless::http {

@@ -2,8 +2,6 @@
 // limited bodies, the server's Connection: close, the stale check, and the blocking face.
 #include <gtest/gtest.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <atomic>
 #include <filesystem>
 #include <optional>
@@ -12,15 +10,18 @@
 #include <vector>
 
 #include "support/nginx.hpp"
-#include "support/run_on.hpp"
 #include "waitless/http/client.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
+
+// Coroutine lambdas take what they use as parameters (a capture would dangle once the lambda
+// object is gone), named like the locals they receive.
+#pragma GCC diagnostic ignored "-Wshadow"
 
 namespace waitless::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-using test::run_on;
 
 const std::string hello_locations =
     "location = /hello { return 200 \"hello world\\n\"; }\n"
@@ -57,12 +58,11 @@ std::string pattern(std::size_t size) {
 
 TEST(HttpClientNginx, KeepAliveReusesOneConnectionForSequentialRequests) {
     WAITLESS_NGINX_OR_SKIP(nginx, served("keepalive_requests 10000;"));
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     const std::string url = nginx->base_url() + "/hello";
     for (int i = 0; i < 100; ++i) {
         owned_request r(url);
-        auto resp = run_on(io, c.request(r.r));
+        auto resp = io::block_on(c.request(r.r));
         ASSERT_TRUE(resp) << resp.error().message();
         EXPECT_EQ(resp->status, 200);
         EXPECT_EQ(resp->body, "hello world\n");
@@ -83,15 +83,14 @@ TEST(HttpClientNginx, ContentLengthAndChunkedBodies) {
     const std::string body = pattern(100000);
     nginx->write_file("plain.txt", body);
     nginx->write_file("ssi/chunked.txt", body);
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     owned_request plain(nginx->base_url() + "/plain.txt");
-    auto a = run_on(io, c.request(plain.r));
+    auto a = io::block_on(c.request(plain.r));
     ASSERT_TRUE(a) << a.error().message();
     EXPECT_EQ(a->find("content-length"), "100000");
     EXPECT_EQ(a->body, body);
     owned_request chunked(nginx->base_url() + "/ssi/chunked.txt");
-    auto b = run_on(io, c.request(chunked.r));
+    auto b = io::block_on(c.request(chunked.r));
     ASSERT_TRUE(b) << b.error().message();
     EXPECT_EQ(b->find("transfer-encoding"), "chunked");
     EXPECT_EQ(b->body, body);
@@ -101,21 +100,20 @@ TEST(HttpClientNginx, ContentLengthAndChunkedBodies) {
 TEST(HttpClientNginx, HeadAnd204HaveNoBodyAndKeepTheConnection) {
     WAITLESS_NGINX_OR_SKIP(nginx, served());
     nginx->write_file("file.txt", pattern(5000));
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     owned_request head(nginx->base_url() + "/file.txt", "HEAD");
-    auto h = run_on(io, c.request(head.r));
+    auto h = io::block_on(c.request(head.r));
     ASSERT_TRUE(h) << h.error().message();
     EXPECT_EQ(h->status, 200);
     EXPECT_EQ(h->find("content-length"), "5000");
     EXPECT_TRUE(h->body.empty());
     owned_request empty(nginx->base_url() + "/empty");
-    auto e = run_on(io, c.request(empty.r));
+    auto e = io::block_on(c.request(empty.r));
     ASSERT_TRUE(e) << e.error().message();
     EXPECT_EQ(e->status, 204);
     EXPECT_TRUE(e->body.empty());
     owned_request get_file(nginx->base_url() + "/file.txt");
-    auto g = run_on(io, c.request(get_file.r));
+    auto g = io::block_on(c.request(get_file.r));
     ASSERT_TRUE(g) << g.error().message();
     EXPECT_EQ(g->body.size(), 5000u);
     EXPECT_EQ(c.pool_stats(origin_of(*nginx))->created, 1u);
@@ -127,16 +125,15 @@ TEST(HttpClientNginx, LargeBodiesStreamInPiecesOrFailPastTheLimit) {
     const std::string big = pattern(8 * 1024 * 1024);
     nginx->write_file("big.bin", big);
     nginx->write_file("ssi/big.txt", big);
-    asio::io_context io(1);
     client_options o;
     o.max_response_body = 1024 * 1024;
-    client c(o);
+    client c(io::thread_loop(), o);
     for (const char* path : {"/big.bin", "/ssi/big.txt"}) {
         std::size_t bytes = 0;
         std::size_t pieces = 0;
         bool same = true;
         owned_request r(nginx->base_url() + path);
-        auto s = run_on(io, c.request(r.r, [&](std::string_view piece) -> result<void> {
+        auto s = io::block_on(c.request(r.r, [&](std::string_view piece) -> result<void> {
             same = same && big.compare(bytes, piece.size(), piece) == 0;
             bytes += piece.size();
             ++pieces;
@@ -148,13 +145,13 @@ TEST(HttpClientNginx, LargeBodiesStreamInPiecesOrFailPastTheLimit) {
         EXPECT_GT(pieces, 10u) << path << ": delivered in pieces, not collected";
         EXPECT_TRUE(s->body.empty());
         // Collected, the same body passes max_response_body.
-        auto limited = run_on(io, c.request(r.r));
+        auto limited = io::block_on(c.request(r.r));
         ASSERT_FALSE(limited) << path;
         EXPECT_EQ(limited.error(), client_errc::body_too_large) << path;
     }
     // The connections cut short were reset; a new one serves the next request.
     owned_request hello(nginx->base_url() + "/hello");
-    auto after = run_on(io, c.request(hello.r));
+    auto after = io::block_on(c.request(hello.r));
     ASSERT_TRUE(after) << after.error().message();
     EXPECT_EQ(after->body, "hello world\n");
 }
@@ -162,11 +159,10 @@ TEST(HttpClientNginx, LargeBodiesStreamInPiecesOrFailPastTheLimit) {
 TEST(HttpClientNginx, ConnectionCloseFromTheServerIsHandled) {
     // Every third response says Connection: close and nginx closes first.
     WAITLESS_NGINX_OR_SKIP(nginx, served("keepalive_requests 3;"));
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     owned_request r(nginx->base_url() + "/hello");
     for (int i = 0; i < 10; ++i) {
-        auto resp = run_on(io, c.request(r.r));
+        auto resp = io::block_on(c.request(r.r));
         ASSERT_TRUE(resp) << i << ": " << resp.error().message();
         EXPECT_EQ(resp->find("connection"), i % 3 == 2 ? "close" : "keep-alive") << i;
     }
@@ -174,7 +170,7 @@ TEST(HttpClientNginx, ConnectionCloseFromTheServerIsHandled) {
     EXPECT_EQ(c.stats().retries, 0u);
     EXPECT_EQ(c.stats().failures, 0u);
     for (int i = 0; i < 200 && c.stats().closed_time_wait_peer < 3; ++i) {
-        std::this_thread::sleep_for(10ms);
+        io::block_on(io::thread_loop().sleep_for(10ms));  // the closes run on the loop
     }
     EXPECT_EQ(c.stats().closed_time_wait_peer, 3u) << "the server's FIN came first each time";
     EXPECT_EQ(c.stats().closed_time_wait_here, 0u);
@@ -182,14 +178,13 @@ TEST(HttpClientNginx, ConnectionCloseFromTheServerIsHandled) {
 
 TEST(HttpClientNginx, AnIdleConnectionTheServerClosedIsNotReused) {
     WAITLESS_NGINX_OR_SKIP(nginx, served("keepalive_timeout 1s;"));
-    asio::io_context io(1);
     client_options o;
     o.keep_alive_margin = 0ms;
-    client c(o);
+    client c(io::thread_loop(), o);
     owned_request r(nginx->base_url() + "/hello");
-    ASSERT_TRUE(run_on(io, c.request(r.r)));
+    ASSERT_TRUE(io::block_on(c.request(r.r)));
     std::this_thread::sleep_for(1500ms);
-    auto again = run_on(io, c.request(r.r));
+    auto again = io::block_on(c.request(r.r));
     ASSERT_TRUE(again) << again.error().message();
     EXPECT_EQ(c.stats().stale, 1u) << "found closed by the check before reuse";
     EXPECT_EQ(c.stats().retries, 0u);
@@ -219,29 +214,28 @@ TEST(HttpClientNginx, BlockingFaceFromSeveralThreads) {
     EXPECT_EQ(c.stats().requests, 200u);
 }
 
+// `count` requests one after another; a coroutine's arguments live in its frame.
+io::task<void> get_hello(client& c, const std::string& url, int count, int& ok, int& done) {
+    for (int i = 0; i < count; ++i) {
+        owned_request r(url);
+        auto resp = co_await c.request(r.r);
+        if (resp && resp->status == 200) ++ok;
+    }
+    ++done;
+}
+
 TEST(HttpClientNginx, ConcurrentCoroutinesShareThePool) {
     WAITLESS_NGINX_OR_SKIP(nginx, served("keepalive_requests 10000;"));
-    asio::io_context io(1);
     client_options o;
     o.max_connections_per_origin = 8;
-    client c(o);
+    client c(io::thread_loop(), o);
     const std::string url = nginx->base_url() + "/hello";
     int ok = 0;
-    for (int k = 0; k < 20; ++k) {
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-                for (int i = 0; i < 25; ++i) {
-                    owned_request r(url);
-                    auto resp = co_await c.request(r.r);
-                    if (resp && resp->status == 200) ++ok;
-                }
-            },
-            [](std::exception_ptr e) {
-                if (e) std::rethrow_exception(e);
-            });
-    }
-    io.run();
+    io::block_on([](client& c, const std::string& url, int& ok) -> io::task<void> {
+        int done = 0;
+        for (int k = 0; k < 20; ++k) io::spawn(get_hello(c, url, 25, ok, done));
+        while (done < 20) co_await io::thread_loop().sleep_for(1ms);
+    }(c, url, ok));
     EXPECT_EQ(ok, 500);
     EXPECT_LE(c.pool_stats(origin_of(*nginx))->created, 8u);
 }

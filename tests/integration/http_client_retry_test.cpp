@@ -5,8 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <atomic>
 #include <charconv>
 #include <limits>
@@ -15,8 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "support/run_on.hpp"
 #include "waitless/http/client.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
 #include "waitless/net/error.hpp"
 #include "waitless/net/listen.hpp"
 
@@ -24,8 +23,6 @@ namespace waitless::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-using test::run_on;
 
 struct behaviour {
     // After this many responses on a connection, read the next request and close without a
@@ -162,12 +159,11 @@ struct owned_request {
 
 TEST(HttpClientRetry, AReplayableRequestIsRetriedOnceOnAFreshConnection) {
     raw_server server(drops_after(2));
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     owned_request get(server.url("/x"));
-    for (int i = 0; i < 2; ++i) ASSERT_TRUE(run_on(io, c.request(get.r)));
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(io::block_on(c.request(get.r)));
     // The third request goes out on the reused connection; the server reads it and closes.
-    auto third = run_on(io, c.request(get.r));
+    auto third = io::block_on(c.request(get.r));
     ASSERT_TRUE(third) << third.error().message();
     EXPECT_EQ(third->body, "ok");
     EXPECT_EQ(server.dropped.load(), 1);
@@ -177,13 +173,12 @@ TEST(HttpClientRetry, AReplayableRequestIsRetriedOnceOnAFreshConnection) {
 
 TEST(HttpClientRetry, APostIsNeverRetried) {
     raw_server server(drops_after(1));
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     owned_request get(server.url("/x"));
-    ASSERT_TRUE(run_on(io, c.request(get.r)));
+    ASSERT_TRUE(io::block_on(c.request(get.r)));
     owned_request post(server.url("/x"), "POST");
     post.r.body = "payload";
-    auto failed = run_on(io, c.request(post.r));
+    auto failed = io::block_on(c.request(post.r));
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error(), client_errc::peer_closed_before_response);
     EXPECT_EQ(c.stats().retries, 0u);
@@ -192,8 +187,7 @@ TEST(HttpClientRetry, APostIsNeverRetried) {
 
 TEST(HttpClientRetry, AStreamedBodyIsRetriedOnlyWhenItCanRewind) {
     raw_server server(drops_after(1));
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     owned_request get(server.url("/x"));
     const std::string payload = "streamed payload";
     bool given = false;
@@ -208,32 +202,31 @@ TEST(HttpClientRetry, AStreamedBodyIsRetriedOnlyWhenItCanRewind) {
         if (rewindable) s.rewind = [&] { return !(given = false); };
         return s;
     };
-    ASSERT_TRUE(run_on(io, c.request(get.r)));
+    ASSERT_TRUE(io::block_on(c.request(get.r)));
     owned_request put(server.url("/x"), "PUT");
     put.r.source = make_source(false);
-    auto failed = run_on(io, c.request(put.r));
+    auto failed = io::block_on(c.request(put.r));
     ASSERT_FALSE(failed) << "a PUT whose body cannot be produced again is not replayed";
     EXPECT_EQ(failed.error(), client_errc::peer_closed_before_response);
     EXPECT_EQ(c.stats().retries, 0u);
 
-    ASSERT_TRUE(run_on(io, c.request(get.r)));  // a new connection, now reused next
+    ASSERT_TRUE(io::block_on(c.request(get.r)));  // a new connection, now reused next
     given = false;
     put.r.source = make_source(true);
-    auto retried = run_on(io, c.request(put.r));
+    auto retried = io::block_on(c.request(put.r));
     ASSERT_TRUE(retried) << retried.error().message();
     EXPECT_EQ(c.stats().retries, 1u);
 }
 
 TEST(HttpClientRetry, TheKeepAliveTimeoutIsHonouredWithItsMargin) {
     raw_server server(advertising("Keep-Alive: timeout=2\r\n", 2000ms));
-    asio::io_context io(1);
     client_options o;
     o.keep_alive_margin = 1000ms;
-    client c(o);
+    client c(io::thread_loop(), o);
     owned_request get(server.url("/x"));
     for (int i = 0; i < 3; ++i) {
         if (i > 0) std::this_thread::sleep_for(1500ms);
-        auto resp = run_on(io, c.request(get.r));
+        auto resp = io::block_on(c.request(get.r));
         ASSERT_TRUE(resp) << i << ": " << resp.error().message();
     }
     const auto st = c.stats();
@@ -246,23 +239,21 @@ TEST(HttpClientRetry, TheKeepAliveTimeoutIsHonouredWithItsMargin) {
 
 TEST(HttpClientRetry, WithinTheKeepAliveTimeoutTheConnectionIsReused) {
     raw_server server(advertising("Keep-Alive: timeout=5\r\n"));
-    asio::io_context io(1);
-    client c;
+    client c(io::thread_loop());
     owned_request get(server.url("/x"));
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(run_on(io, c.request(get.r)));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(io::block_on(c.request(get.r)));
     EXPECT_EQ(c.pool_stats(server.origin())->created, 1u);
     EXPECT_EQ(c.stats().keep_alive_expired, 0u);
 }
 
 TEST(HttpClientRetry, ResponseHeaderTimeout) {
     raw_server server(silent());
-    asio::io_context io(1);
     client_options o;
     o.response_header_timeout = 300ms;
-    client c(o);
+    client c(io::thread_loop(), o);
     owned_request get(server.url("/x"));
     const auto start = std::chrono::steady_clock::now();
-    auto r = run_on(io, c.request(get.r));
+    auto r = io::block_on(c.request(get.r));
     const auto took = std::chrono::steady_clock::now() - start;
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), client_errc::response_header_timeout);

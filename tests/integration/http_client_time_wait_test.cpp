@@ -2,14 +2,18 @@
 // lets nginx close first, idle eviction resets; neither leaves TIME_WAIT on the client.
 #include <gtest/gtest.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <thread>
 
 #include "support/netns.hpp"
 #include "support/nginx.hpp"
 #include "waitless/census/census.hpp"
 #include "waitless/http/client.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
+
+// Coroutine lambdas take what they use as parameters (a capture would dangle once the lambda
+// object is gone), named like the locals they receive.
+#pragma GCC diagnostic ignored "-Wshadow"
 
 namespace waitless::http {
 namespace {
@@ -30,33 +34,35 @@ census::snapshot census_now() {
     return taken ? std::move(*taken) : census::snapshot{};
 }
 
-// Runs `count` requests, `parallel` at a time, on io (which must outlive the client).
-void run_requests(asio::io_context& io, client& c, const std::string& url, int count,
-                  int parallel) {
-    int ok = 0;
-    for (int k = 0; k < parallel; ++k) {
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-                for (int i = 0; i < count / parallel; ++i) {
-                    client_request r;
-                    r.url = url;
-                    auto resp = co_await c.request(r);
-                    if (resp && resp->status == 200) ++ok;
-                }
-            },
-            [](std::exception_ptr e) {
-                if (e) std::rethrow_exception(e);
-            });
+io::task<void> get_some(client& c, const std::string& url, int count, int& ok, int& done) {
+    for (int i = 0; i < count; ++i) {
+        client_request r;
+        r.url = url;
+        auto resp = co_await c.request(r);
+        if (resp && resp->status == 200) ++ok;
     }
-    io.restart();
-    io.run();
+    ++done;
+}
+
+// Runs `count` requests, `parallel` at a time, on this thread's loop.
+void run_requests(client& c, const std::string& url, int count, int parallel) {
+    int ok = 0;
+    io::block_on(
+        [](client& c, const std::string& url, int count, int parallel, int& ok) -> io::task<void> {
+            int done = 0;
+            for (int k = 0; k < parallel; ++k)
+                io::spawn(get_some(c, url, count / parallel, ok, done));
+            while (done < parallel) co_await io::thread_loop().sleep_for(1ms);
+        }(c, url, count, parallel, ok));
     EXPECT_EQ(ok, count / parallel * parallel);
 }
 
+// Runs this thread's loop (the client's timers and closes) until done() or 3 s.
 template <class Done>
 void wait_for(Done done) {
-    for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(10ms);
+    io::block_on([](Done& done) -> io::task<void> {
+        for (int i = 0; i < 300 && !done(); ++i) co_await io::thread_loop().sleep_for(10ms);
+    }(done));
 }
 
 TEST(HttpClientTimeWait, RetirementByMaxUsesLeavesTheTimeWaitOnTheServer) {
@@ -65,9 +71,8 @@ TEST(HttpClientTimeWait, RetirementByMaxUsesLeavesTheTimeWaitOnTheServer) {
     ns->run([&] {
         client_options o;
         o.max_uses = 5;
-        asio::io_context io(1);
-        auto c = std::make_unique<client>(o);
-        run_requests(io, *c, nginx->base_url() + "/hello", 100, 4);
+        auto c = std::make_unique<client>(io::thread_loop(), o);
+        run_requests(*c, nginx->base_url() + "/hello", 100, 4);
         const auto st = c->stats();
         EXPECT_EQ(st.requests, 100u);
         // Every fifth request on a connection said Connection: close; the connections still
@@ -90,9 +95,8 @@ TEST(HttpClientTimeWait, IdleEvictionResetsAndLeavesNoTimeWaitAnywhere) {
     ns->run([&] {
         client_options o;
         o.idle_timeout = 300ms;
-        asio::io_context io(1);
-        client c(o);
-        run_requests(io, c, nginx->base_url() + "/hello", 200, 10);
+        client c(io::thread_loop(), o);
+        run_requests(c, nginx->base_url() + "/hello", 200, 10);
         const auto origin = "127.0.0.1:" + std::to_string(nginx->port());
         const auto created = c.pool_stats(origin)->created;
         EXPECT_GE(created, 2u);

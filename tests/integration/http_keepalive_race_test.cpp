@@ -4,10 +4,6 @@
 // nginx (which does not, so only the stale check and the retry can save a request).
 #include <gtest/gtest.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -15,6 +11,12 @@
 #include "http_serve_process.hpp"
 #include "support/nginx.hpp"
 #include "waitless/http/client.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
+
+// Coroutine lambdas take what they use as parameters (a capture would dangle once the lambda
+// object is gone), named like the locals they receive.
+#pragma GCC diagnostic ignored "-Wshadow"
 
 namespace waitless::http {
 namespace {
@@ -36,55 +38,44 @@ struct race_result {
     client_stats stats;
 };
 
+io::task<void> one_worker(client& c, const std::string& url, race_result& result, int& started,
+                          int per_burst, int& done) {
+    while (started < per_burst) {
+        ++started;
+        client_request request;
+        request.url = url;
+        auto response = co_await c.request(request);
+        if (response && response->status == 200) {
+            ++result.ok;
+        } else {
+            ++result.failed;
+            if (result.first_error.empty()) {
+                result.first_error = response ? "status " + std::to_string(response->status)
+                                              : response.error().message();
+            }
+        }
+    }
+    ++done;
+}
+
 // Bursts of requests from `workers` coroutines, each burst followed by a pause around 1 s.
 race_result race(const std::string& url, client_options options) {
-    asio::io_context io;
-    client c(options);
+    io::loop& l = io::thread_loop();
+    client c(l, options);
     race_result result;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            asio::steady_timer timer(co_await asio::this_coro::executor);
+    io::block_on(
+        [](io::loop& l, client& c, const std::string& url, race_result& result) -> io::task<void> {
             for (int burst = 0; burst < bursts; ++burst) {
                 int started = 0;
                 int done = 0;
                 const int per_burst = total_requests / bursts;
-                auto one_worker = [&]() -> asio::awaitable<void> {
-                    while (started < per_burst) {
-                        ++started;
-                        client_request request;
-                        request.url = url;
-                        auto response = co_await c.request(request);
-                        if (response && response->status == 200) {
-                            ++result.ok;
-                        } else {
-                            ++result.failed;
-                            if (result.first_error.empty()) {
-                                result.first_error =
-                                    response ? "status " + std::to_string(response->status)
-                                             : response.error().message();
-                            }
-                        }
-                    }
-                    ++done;
-                };
                 for (int w = 0; w < workers; ++w) {
-                    asio::co_spawn(io, one_worker(), [](std::exception_ptr e) {
-                        if (e) std::rethrow_exception(e);
-                    });
+                    io::spawn(one_worker(c, url, result, started, per_burst, done));
                 }
-                while (done < workers) {
-                    timer.expires_after(1ms);
-                    co_await timer.async_wait(asio::use_awaitable);
-                }
-                timer.expires_after(pauses[burst % std::size(pauses)]);
-                co_await timer.async_wait(asio::use_awaitable);
+                while (done < workers) co_await l.sleep_for(1ms);
+                co_await l.sleep_for(pauses[burst % std::size(pauses)]);
             }
-        },
-        [](std::exception_ptr e) {
-            if (e) std::rethrow_exception(e);
-        });
-    io.run();
+        }(l, c, url, result));
     result.stats = c.stats();
     const auto& st = result.stats;
     std::printf("ok %d failed %d reused %llu keep_alive_expired %llu stale %llu retries %llu\n",

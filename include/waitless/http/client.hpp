@@ -1,10 +1,9 @@
 // The pooled HTTP/1.1 client: per-origin connection pools on waitless::pool, keep-alive that
 // honours the server's timeout, one retry of replayable requests, and closes that keep TIME_WAIT
-// off the client. Two faces over one protocol path: awaitable (Asio) and blocking.
+// off the client. Two faces over one protocol path (a coroutine on waitless::io): `client` for
+// a worker's loop, and `blocking_client` for any thread.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,8 @@
 #include "waitless/http/client_error.hpp"
 #include "waitless/http/parser.hpp"
 #include "waitless/http/request.hpp"
+#include "waitless/io/loop.hpp"
+#include "waitless/io/task.hpp"
 #include "waitless/net/options.hpp"
 #include "waitless/pool/options.hpp"
 
@@ -23,7 +24,34 @@ namespace waitless::http {
 
 namespace detail {
 class client_core;
-}
+struct stream_state;
+}  // namespace detail
+
+// A response read as it arrives (what a proxy relays): the head at once, then the body piece by
+// piece, with backpressure (nothing more is read from the socket until next() is awaited).
+// From client::stream(); it must not outlive its client, and the request it answers (with what
+// the request views) must stay valid until it ends.
+class client_stream {
+  public:
+    client_stream();
+    explicit client_stream(std::unique_ptr<detail::stream_state> state);
+    client_stream(client_stream&&) noexcept;
+    client_stream& operator=(client_stream&&) noexcept;
+    // Before the body ended: the connection is reset (a half-read connection never goes back
+    // to the pool).
+    ~client_stream();
+
+    // Status and fields; its body stays empty.
+    const client_response& head() const;
+    // The next piece of the body, valid until the next call; an empty view once the body ended
+    // (the connection then goes back to the pool, or closes as the response asked). An error
+    // ends the stream and closes the connection.
+    io::task<result<std::string_view>> next();
+    bool ended() const;
+
+  private:
+    std::unique_ptr<detail::stream_state> state_;
+};
 
 struct client_options {
     std::size_t max_connections_per_origin = 64;
@@ -45,6 +73,12 @@ struct client_options {
     // How long a closing connection waits for the server's FIN before it resets instead.
     std::chrono::milliseconds peer_close_wait{1000};
 
+    // Names resolve off the loop (a helper thread) and their addresses are kept this long;
+    // zero: no cache. Every address of a name is tried in turn.
+    std::chrono::milliseconds resolve_cache_ttl{30000};
+    // An origin with no connection left that nobody asked for this long is dropped (its pool).
+    std::chrono::milliseconds origin_idle_timeout{300000};
+
     std::uint64_t max_response_body = 64 * 1024 * 1024;  // collected bodies; sinks: unlimited
     parser_limits limits{};
     bool retry_once = true;  // a replayable request that failed on a reused connection
@@ -64,19 +98,25 @@ struct client_stats {
     std::uint64_t closed_reset = 0;
 };
 
-// Awaitable face. Use one client per io_context thread, from coroutines on that thread:
-// its connections are bound to the executor of the coroutine that uses them.
+// Awaitable face: one client per worker loop, used from coroutines on that loop's thread. Its
+// pools (pool::loop_pool), connects, closes, timeouts and evictions all run on the loop; name
+// lookups run on a helper thread and come back through loop::post(). The loop must outlive the
+// client (and a name lookup in flight).
 class client {
   public:
-    explicit client(client_options options = {});
+    explicit client(io::loop& l, client_options options = {});
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
-    // The response with its body collected (up to max_response_body).
-    asio::awaitable<result<client_response>> request(const client_request& r);
+    // The response with its body collected (up to max_response_body). r and what it views
+    // must stay valid until the task ends.
+    io::task<result<client_response>> request(const client_request& r);
     // The response head; its body goes to sink piece by piece.
-    asio::awaitable<result<client_response>> request(const client_request& r, body_sink sink);
+    io::task<result<client_response>> request(const client_request& r, body_sink sink);
+    // The response as soon as its head is in; its body comes from the stream's next(). Retried
+    // like request() while no byte of the response has arrived.
+    io::task<result<client_stream>> stream(const client_request& r);
 
     client_stats stats() const;
     // The pool of an origin ("host:port" as in the URL, port included), if one was made.
@@ -87,8 +127,11 @@ class client {
     std::unique_ptr<detail::client_core> core_;
 };
 
-// Blocking face, safe to share between threads. Each call runs the same protocol path on an
-// event loop private to the calling thread.
+// Blocking face, safe to share between threads. Each call runs the same coroutine as `client`
+// with io::block_on on the calling thread's private loop (not from inside a loop's turn). Its
+// pools are the thread-safe pool::pool: a connection joins the calling thread's loop for one
+// exchange and leaves it after, so any thread may use it next, and the pool's threads connect
+// (blocking) and close idle connections that belong to no loop.
 class blocking_client {
   public:
     explicit blocking_client(client_options options = {});

@@ -13,6 +13,7 @@
 
 #include "waitless/core/error.hpp"
 #include "waitless/http/message.hpp"
+#include "waitless/io/task.hpp"
 
 namespace waitless::http {
 
@@ -21,6 +22,10 @@ namespace waitless::http {
 // be produced again from the start, which makes it replayable (a retry may send it twice).
 struct body_source {
     std::function<result<std::string_view>()> next;
+    // Or a coroutine on the client's loop (a proxy relaying a downstream body), used instead of
+    // next() when set, with the same contract. Backpressure: it is asked for the next piece only
+    // once the last one went into the socket.
+    std::function<io::task<result<std::string_view>>()> pull;
     std::function<bool()> rewind;
     // With a length the body goes out with Content-Length (the source must give exactly that
     // many bytes); without one, chunked.

@@ -74,6 +74,10 @@ class loop {
     // Unregisters fd before it is closed while other descriptors share its open file (dup(),
     // fork()): epoll forgets an entry only when the last of them closes.
     void remove(int fd);
+    // The same, and w forgets this loop (its deadline, its readiness) so another loop may add
+    // fd: a descriptor that moves between threads while idle (blocking faces). Its pending
+    // waits must be over.
+    void remove(int fd, fd_watch& w);
     // Drops a watch that is going away from the events of this turn still to be dispatched
     // (a connection ended by another's event). fd_watch's destructor calls it.
     void forget(fd_watch& w);

@@ -19,6 +19,13 @@ namespace waitless::net {
 result<socket> open_for_connect(const endpoint& remote, const connect_options& options,
                                 std::size_t source_index = 0);
 
+// The two halves of a connect for an event loop: start_connect() on a socket from
+// open_for_connect() says true when connected at once, false when in progress (wait for it to
+// be writable, then ask connect_error()), or the error.
+result<bool> start_connect(const socket& s, const endpoint& remote);
+// SO_ERROR of a connect that was in progress: success, or why it failed.
+result<void> connect_error(int fd);
+
 // Connects within options.timeout (errc::connect_timeout past it). When a source address has
 // no free port left for this destination (EADDRNOTAVAIL), tries the next source, each once.
 result<socket> connect(const endpoint& remote, const connect_options& options = {},

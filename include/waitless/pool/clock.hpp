@@ -8,7 +8,7 @@
 namespace waitless::pool {
 
 // Same epoch as std::chrono::steady_clock (CLOCK_MONOTONIC on Linux), so deadlines can be
-// handed to condition variables and Asio timers unchanged.
+// handed to condition variables and io::loop timers unchanged.
 using time_point = std::chrono::steady_clock::time_point;
 using duration = std::chrono::steady_clock::duration;
 

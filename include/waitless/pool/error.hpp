@@ -13,7 +13,7 @@ enum class errc {
     draining,          // the pool was drained or is being destroyed: no new acquires
     create_failed,     // the factory failed to create a resource and returned no error of its own
     create_timeout,    // the factory took longer than create_timeout to create a resource
-    cancelled,         // the waiting caller cancelled (stop_token or Asio cancellation)
+    cancelled,         // the waiting caller cancelled (its stop_token, or its coroutine ended)
     would_block,       // try_acquire: no idle resource right now
     invalid_size,      // resize() with max == 0 or min > max
 };

@@ -1,11 +1,8 @@
 // waitless::pool::pool<T, Factory>: a generic resource pool with a blocking face for threaded
-// code and an awaitable face for Asio code, both over one core state machine.
+// code, thread-safe, with its own factory and maintenance threads. A worker's event loop uses
+// loop_pool (loop_pool.hpp) instead: the same core state machine, run on the loop.
 #pragma once
 
-#include <asio/async_result.hpp>
-#include <asio/awaitable.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -72,35 +69,6 @@ class pool {
     // An idle resource now, or errc::would_block.
     result<lease<T>> try_acquire(std::source_location where = std::source_location::current()) {
         return state_->try_acquire(where);
-    }
-
-    // Awaitable face, Asio style: completes with (std::error_code, lease<T>) on the handler's
-    // executor; honours per-operation cancellation, so `acquire || timer` works.
-    template <class CompletionToken>
-    auto async_acquire(const acquire_options& ao, CompletionToken&& token,
-                       std::source_location where = std::source_location::current()) {
-        return asio::async_initiate<CompletionToken, void(std::error_code, lease<T>)>(
-            [st = state_.get(), ao, where](auto handler) {
-                st->start_async(std::move(handler), ao, where);
-            },
-            token);
-    }
-    template <class CompletionToken>
-    auto async_acquire(CompletionToken&& token,
-                       std::source_location where = std::source_location::current()) {
-        return async_acquire(acquire_options{}, std::forward<CompletionToken>(token), where);
-    }
-
-    // Awaitable face for coroutines: `auto l = co_await pool.co_acquire();`. An idle resource
-    // is taken without suspending; errors come back as values.
-    asio::awaitable<result<lease<T>>> co_acquire(
-        acquire_options ao = {}, std::source_location where = std::source_location::current()) {
-        auto now = state_->try_acquire(where);
-        if (now || now.error() != errc::would_block) co_return std::move(now);
-        auto [ec, l] =
-            co_await async_acquire(ao, asio::experimental::as_tuple(asio::use_awaitable), where);
-        if (ec) co_return std::unexpected(ec);
-        co_return std::move(l);
     }
 
     // Refuse new acquires, wait for every lease to come back, destroy everything. False if

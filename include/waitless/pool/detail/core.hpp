@@ -21,7 +21,7 @@
 
 namespace waitless::pool::detail {
 
-// A caller waiting for a resource; lives in the blocking caller's frame or in an Asio operation.
+// A caller waiting for a resource; lives in the blocking caller's frame or in a loop_pool awaiter.
 template <class T>
 struct waiter {
     virtual ~waiter() = default;
@@ -259,6 +259,42 @@ class core {
         retire(now);
         supply(now);
         warm_up(now);
+    }
+
+    // The earliest time maintain() has something to do (a waiter's deadline, a factory call's
+    // timeout, an idle timeout, a lifetime, a leak, the hysteresis window), for a face that
+    // arms one timer instead of polling. time_point::max(): nothing.
+    time_point next_deadline() const {
+        time_point at = time_point::max();
+        auto consider = [&](time_point t) { at = std::min(at, t); };
+        for (const auto& level : waiters_) {
+            for (const waiter<T>* w = level.front(); w != nullptr; w = w->next) {
+                consider(w->deadline);
+            }
+        }
+        for (const auto& owned : slots_) {
+            const slot<T>& s = *owned;
+            if (s.job_running) {
+                const duration limit = s.state == slot_state::creating     ? opt_.create_timeout
+                                       : s.state == slot_state::validating ? opt_.validate_timeout
+                                                                           : opt_.destroy_timeout;
+                consider(add_saturated(s.job_started, limit));
+            }
+            if (s.state == slot_state::idle) {
+                consider(s.expires_at);
+                if (opt_.idle_timeout > duration::zero()) {
+                    consider(add_saturated(s.last_used, opt_.idle_timeout));
+                }
+            }
+            if (s.state == slot_state::borrowed && !s.leak_reported &&
+                opt_.leak_threshold > duration::zero()) {
+                consider(add_saturated(s.borrowed_at, opt_.leak_threshold));
+            }
+        }
+        if (opt_.retire_hysteresis > duration::zero()) {
+            consider(add_saturated(window_start_, opt_.retire_hysteresis));
+        }
+        return at;
     }
 
     void fill(stats& st) const {

@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "waitless/pool/detail/async_waiter.hpp"
 #include "waitless/pool/detail/core.hpp"
 #include "waitless/pool/detail/spin_mutex.hpp"
 #include "waitless/pool/factory.hpp"
@@ -76,39 +75,6 @@ class state final : public lease_owner<T>, public std::enable_shared_from_this<s
         if (slot<T>* s = core_.take(borrow_time(), where, ec)) return lease<T>(this, s);
         kick();
         return std::unexpected(ec ? ec : make_error_code(errc::would_block));
-    }
-
-    // Awaitable face: queue an Asio operation; it completes on the handler's executor.
-    template <class Handler>
-    void start_async(Handler&& handler, const acquire_options& ao, std::source_location where) {
-        using op_type = async_waiter<T, state, std::decay_t<Handler>>;
-        auto ex = asio::get_associated_executor(handler);
-        std::unique_lock lk(mu_);
-        const time_point t = now();
-        std::error_code ec;
-        if (slot<T>* s = core_.take(t, where, ec)) {
-            lk.unlock();
-            return post_result(ex, std::forward<Handler>(handler), {}, lease<T>(this, s));
-        }
-        kick();
-        const duration timeout = ao.timeout.value_or(opt_.acquire_timeout);
-        if (!ec && timeout == duration::zero()) ec = errc::timeout;
-        if (ec) {
-            lk.unlock();
-            return post_result(ex, std::forward<Handler>(handler), ec, lease<T>());
-        }
-        auto* op = new op_type(std::forward<Handler>(handler), this->shared_from_this());
-        op->level = ao.priority;
-        op->where = where;
-        op->deadline = add_saturated(t, timeout);
-        if (auto e = core_.enqueue(*op, t)) {
-            lk.unlock();
-            return op->fail_at_once(e);
-        }
-        kick();
-        // With an injected clock, maintain() expires waiters; a real timer would not match it.
-        if (op->deadline != time_point::max() && opt_.clock == nullptr) op->arm_timer();
-        op->connect_cancellation();
     }
 
     // A waiter gives up (timeout, cancellation); no-op when it has completed meanwhile.
@@ -248,13 +214,6 @@ class state final : public lease_owner<T>, public std::enable_shared_from_this<s
             changed_.wait_for(lk, std::chrono::milliseconds(10));
             if (quiet()) return true;
         }
-    }
-
-    template <class Executor, class Handler>
-    static void post_result(const Executor& ex, Handler&& handler, std::error_code ec, lease<T> l) {
-        asio::post(ex, [h = std::forward<Handler>(handler), ec, l = std::move(l)]() mutable {
-            std::move(h)(ec, std::move(l));
-        });
     }
 
     void work() {
