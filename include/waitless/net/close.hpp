@@ -65,7 +65,7 @@ result<close_outcome> close_native(int fd, const close_policy& policy);
 // The same for an owned socket; on errc::data_would_be_lost the socket stays open in s.
 result<close_outcome> close(socket& s, const close_policy& policy);
 
-// For descriptors something else will close (an Asio socket): checks the queues and sets
+// For descriptors something else will close: checks the queues and sets
 // SO_LINGER {1, 0}, so the owner's close() sends an RST. Fails with errc::data_would_be_lost.
 result<void> arm_abortive_close(int fd);
 
