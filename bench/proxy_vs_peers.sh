@@ -6,9 +6,10 @@
 #
 # keep-alive  wrk -t1 -cCONNECTIONS --latency, after a 1 s warm-up, all proxies in turn in front
 #             of one backend in one namespace: requests/s, the proxy's CPU per request (utime +
-#             stime from /proc/PID/stat over the run / requests), p99 latency, and in a second
-#             run of the same length the proxy's syscalls per request (perf stat on every
-#             syscalls:sys_enter_* tracepoint of its threads, summed, / requests). Upstream
+#             stime from /proc/PID/stat over the run / requests), p99 latency, and, from a
+#             second run of the same length in the last round, the proxy's syscalls per request
+#             (perf stat on every syscalls:sys_enter_* tracepoint of its threads, summed, /
+#             requests; a run apart, so the counting costs the timed runs nothing). Upstream
 #             connections opened during the warm-up and the timed run are counted as below.
 # close       wrk -t1 -cCLOSE_CONNECTIONS -H "Connection: close", no warm-up, each proxy with a
 #             backend of its own in a namespace of its own, so the TIME_WAIT counts do not mix:
@@ -26,6 +27,8 @@
 #             (ulimit -n, as high as this shell may raise it) would be met: the floor needs two
 #             descriptors per client; the count actually held is printed.
 #
+# keep-alive and close run ROUNDS times, the proxies interleaved in each round; the figures are
+# over all rounds (p99: the median of the rounds'), and each round's are printed too.
 # waitless proxy is measured only if `WAITLESS proxy --help` succeeds; otherwise the script says
 # `waitless_proxy: absent` and measures the peers and the floor. Ratios compare waitless with
 # the better of nginx and HAProxy for each figure (best_peer) and with the floor.
@@ -37,7 +40,7 @@
 #
 # Usage: bench/proxy_vs_peers.sh [path/to/waitless]   (default build/release/bin/waitless;
 #        floor_proxy is looked for beside it, or at FLOOR_PROXY)
-# Knobs: DURATION (s, default 5), CONNECTIONS (50), CLOSE_CONNECTIONS (20),
+# Knobs: DURATION (s, default 5), ROUNDS (3), CONNECTIONS (50), CLOSE_CONNECTIONS (20),
 #        IDLE_CONNECTIONS (10000), HOLD (s, 3), BACKEND_CPU (0, also wrk's), PROXY_CPU (1).
 # Needs root (ip netns), nginx, haproxy, wrk, perf with syscall tracepoints, python3.
 set -euo pipefail
@@ -51,6 +54,7 @@ floor=${FLOOR_PROXY:-$(dirname "$waitless")/floor_proxy}
 duration=${DURATION:-5}
 connections=${CONNECTIONS:-50}
 close_connections=${CLOSE_CONNECTIONS:-20}
+rounds=${ROUNDS:-3}
 idle_connections=${IDLE_CONNECTIONS:-10000}
 hold=${HOLD:-3}
 backend_cpu=${BACKEND_CPU:-0}
@@ -150,69 +154,109 @@ CONF
     wait_for_port "$proxy_port" "$log"
 }
 
-# Figures by "name.figure"; printed as `mode_name_figure: value` and in the table.
+# Figures by "name.figure"; printed as `mode_name_figure: value` and in the table. Figures
+# measured once per round collect here as lists first (add), reduced after the last round.
 declare -A fig
+add() { fig[$1.$2]="${fig[$1.$2]:-} $3"; }
+sum() { awk -v l="${fig[$1.$2]}" 'BEGIN {n = split(l, v, " "); for (i = 1; i <= n; i++) s += v[i]; print s}'; }
+mean() { awk -v l="${fig[$1.$2]}" 'BEGIN {n = split(l, v, " "); for (i = 1; i <= n; i++) s += v[i]
+    printf "%.0f", n ? s / n : 0}'; }
+median() { tr ' ' '\n' <<<"${fig[$1.$2]}" | grep . | sort -n | awk '{v[NR] = $1}
+    END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 ticks_of() { local u s; read -r u s < <(cpu_ticks "$1"); echo $((u + s)); }
+round_line() { echo "round${round}_$1: $2"; }
 
-# keep-alive: one namespace, one backend for every proxy.
+# keep-alive: one namespace, one backend for every proxy; rounds interleave the proxies, so a
+# burst of load from elsewhere on the machine hits one round of one of them. Syscalls are
+# counted once, in the last round.
 enter_new_namespace "waitless-proxy-$$-ka"
 start_backend
-for name in "${proxies[@]}"; do
-    start_proxy "$name"
-    accepts0=$(nginx_accepts "$status_port")
-    run_wrk 1 "$proxy_port" -c"$connections" >/dev/null
-    ticks0=$(ticks_of "$proxy_pid")
-    run_wrk "$duration" "$proxy_port" -c"$connections" --latency >"$tmp/wrk.out"
-    ticks=$(($(ticks_of "$proxy_pid") - ticks0))
-    accepts1=$(nginx_accepts "$status_port")
-    read -r requests errors < <(wrk_counts <"$tmp/wrk.out")
-    perf_count_wrk "$proxy_pid" 'syscalls:sys_enter_*' "$duration" "$proxy_port" \
-        -c"$connections" >"$tmp/wrk-counted.out"
-    read -r counted_requests _ < <(wrk_counts <"$tmp/wrk-counted.out")
-    stop_pid "$proxy_pid"
-    fig[$name.ka_rps]=$(wrk_rps <"$tmp/wrk.out")
-    fig[$name.ka_cpu]=$(ticks_per_request_us "$ticks" "$requests")
-    fig[$name.ka_p99]=$(wrk_p99_us <"$tmp/wrk.out")
-    fig[$name.ka_errors]=$errors
-    fig[$name.ka_syscalls]=$(awk -v c="$(cat "$tmp/perf_sum")" -v r="$counted_requests" \
-        'BEGIN {printf "%.2f", r ? c / r : 0}')
-    fig[$name.ka_upstream]=$((accepts1 - accepts0 - 1))
+for round in $(seq "$rounds"); do
+    for name in "${proxies[@]}"; do
+        start_proxy "$name"
+        accepts0=$(nginx_accepts "$status_port")
+        run_wrk 1 "$proxy_port" -c"$connections" >/dev/null
+        ticks0=$(ticks_of "$proxy_pid")
+        run_wrk "$duration" "$proxy_port" -c"$connections" --latency >"$tmp/wrk.out"
+        ticks=$(($(ticks_of "$proxy_pid") - ticks0))
+        accepts1=$(nginx_accepts "$status_port")
+        read -r requests errors < <(wrk_counts <"$tmp/wrk.out")
+        if [ "$round" = "$rounds" ]; then
+            perf_count_wrk "$proxy_pid" 'syscalls:sys_enter_*' "$duration" "$proxy_port" \
+                -c"$connections" >"$tmp/wrk-counted.out"
+            read -r counted_requests _ < <(wrk_counts <"$tmp/wrk-counted.out")
+            fig[$name.ka_syscalls]=$(awk -v c="$(cat "$tmp/perf_sum")" -v r="$counted_requests" \
+                'BEGIN {printf "%.2f", r ? c / r : 0}')
+        fi
+        stop_pid "$proxy_pid"
+        add "$name" ka_rps "$(wrk_rps <"$tmp/wrk.out")"
+        add "$name" ka_p99 "$(wrk_p99_us <"$tmp/wrk.out")"
+        add "$name" ka_requests "$requests"
+        add "$name" ka_ticks "$ticks"
+        add "$name" ka_errors "$errors"
+        add "$name" ka_upstream $((accepts1 - accepts0 - 1))
+        round_line "ka_${name}_requests_per_s" "$(wrk_rps <"$tmp/wrk.out")"
+        round_line "ka_${name}_cpu_us_per_request" "$(ticks_per_request_us "$ticks" "$requests")"
+        round_line "ka_${name}_p99_us" "$(wrk_p99_us <"$tmp/wrk.out")"
+    done
 done
 stop_pid "$backend_pid"
 leave_namespace "waitless-proxy-$$-ka"
 
-# close: a namespace and a backend per proxy.
+# close: a namespace and a backend per proxy and round.
+for round in $(seq "$rounds"); do
+    for name in "${proxies[@]}"; do
+        ns=waitless-proxy-$$-close-$name
+        enter_new_namespace "$ns"
+        if [ "$round" = 1 ] && [ "$name" = "${proxies[0]}" ]; then
+            echo "close_tw_reuse: $("${run_in[@]}" sysctl -n net.ipv4.tcp_tw_reuse)"
+            echo "close_port_range: $("${run_in[@]}" sysctl -n net.ipv4.ip_local_port_range |
+                tr -s '\t ' -)"
+        fi
+        start_backend
+        start_proxy "$name"
+        accepts0=$(nginx_accepts "$status_port")
+        ticks0=$(ticks_of "$proxy_pid")
+        run_wrk "$duration" "$proxy_port" -c"$close_connections" -H "Connection: close" \
+            --latency >"$tmp/wrk.out"
+        ticks=$(($(ticks_of "$proxy_pid") - ticks0))
+        add "$name" close_tw "$(time_wait_count)"
+        add "$name" close_tw_front_proxy "$(time_wait_count "( sport = :$proxy_port )")"
+        add "$name" close_tw_front_client "$(time_wait_count "( dport = :$proxy_port )")"
+        add "$name" close_tw_back_proxy "$(time_wait_count "( dport = :$backend_port )")"
+        add "$name" close_tw_back_backend "$(time_wait_count "( sport = :$backend_port )")"
+        add "$name" close_tw_entered "$(time_wait_entered)"
+        accepts1=$(nginx_accepts "$status_port")
+        read -r requests errors < <(wrk_counts <"$tmp/wrk.out")
+        stop_pid "$proxy_pid"
+        stop_pid "$backend_pid"
+        leave_namespace "$ns"
+        add "$name" close_rps "$(wrk_rps <"$tmp/wrk.out")"
+        add "$name" close_p99 "$(wrk_p99_us <"$tmp/wrk.out")"
+        add "$name" close_requests "$requests"
+        add "$name" close_ticks "$ticks"
+        add "$name" close_errors "$errors"
+        add "$name" close_upstream $((accepts1 - accepts0 - 1))
+        round_line "close_${name}_requests_per_s" "$(wrk_rps <"$tmp/wrk.out")"
+        round_line "close_${name}_cpu_us_per_request" "$(ticks_per_request_us "$ticks" "$requests")"
+        round_line "close_${name}_p99_us" "$(wrk_p99_us <"$tmp/wrk.out")"
+    done
+done
+
+# Over the rounds: requests/s and counts per run are means, p99 the median, CPU per request
+# the total CPU over the total requests, errors the total.
 for name in "${proxies[@]}"; do
-    ns=waitless-proxy-$$-close-$name
-    enter_new_namespace "$ns"
-    if [ "$name" = "${proxies[0]}" ]; then
-        echo "close_tw_reuse: $("${run_in[@]}" sysctl -n net.ipv4.tcp_tw_reuse)"
-        echo "close_port_range: $("${run_in[@]}" sysctl -n net.ipv4.ip_local_port_range |
-            tr -s '\t ' -)"
-    fi
-    start_backend
-    start_proxy "$name"
-    accepts0=$(nginx_accepts "$status_port")
-    ticks0=$(ticks_of "$proxy_pid")
-    run_wrk "$duration" "$proxy_port" -c"$close_connections" -H "Connection: close" --latency \
-        >"$tmp/wrk.out"
-    ticks=$(($(ticks_of "$proxy_pid") - ticks0))
-    fig[$name.close_tw]=$(time_wait_count)
-    fig[$name.close_tw_front_proxy]=$(time_wait_count "( sport = :$proxy_port )")
-    fig[$name.close_tw_front_client]=$(time_wait_count "( dport = :$proxy_port )")
-    fig[$name.close_tw_back_proxy]=$(time_wait_count "( dport = :$backend_port )")
-    fig[$name.close_tw_back_backend]=$(time_wait_count "( sport = :$backend_port )")
-    fig[$name.close_tw_entered]=$(time_wait_entered)
-    accepts1=$(nginx_accepts "$status_port")
-    read -r requests errors < <(wrk_counts <"$tmp/wrk.out")
-    stop_pid "$proxy_pid"
-    stop_pid "$backend_pid"
-    leave_namespace "$ns"
-    fig[$name.close_rps]=$(wrk_rps <"$tmp/wrk.out")
-    fig[$name.close_cpu]=$(ticks_per_request_us "$ticks" "$requests")
-    fig[$name.close_p99]=$(wrk_p99_us <"$tmp/wrk.out")
-    fig[$name.close_errors]=$errors
-    fig[$name.close_upstream]=$((accepts1 - accepts0 - 1))
+    for mode in ka close; do
+        fig[$name.${mode}_cpu]=$(ticks_per_request_us "$(sum "$name" ${mode}_ticks)" \
+            "$(sum "$name" ${mode}_requests)")
+        fig[$name.${mode}_p99]=$(median "$name" ${mode}_p99)
+        fig[$name.${mode}_errors]=$(sum "$name" ${mode}_errors)
+        for key in ${mode}_rps ${mode}_upstream; do fig[$name.$key]=$(mean "$name" "$key"); done
+    done
+    for key in close_tw close_tw_front_proxy close_tw_front_client close_tw_back_proxy \
+        close_tw_back_backend close_tw_entered; do
+        fig[$name.$key]=$(mean "$name" "$key")
+    done
 done
 
 # idle: a namespace, a backend and a fresh proxy per proxy; RSS before (after a few
