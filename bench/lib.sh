@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2154  # bench, waitless, floor and the CPUs come from the caller
-# Helpers shared by bench/serve_vs_nginx.sh and bench/serve_close_vs_nginx.sh; sourced, not run.
+# Helpers shared by bench/serve_vs_nginx.sh, bench/serve_close_vs_nginx.sh and
+# bench/proxy_vs_peers.sh; sourced, not run.
 # The caller sets `bench` (its name, for messages), `server_cpu` and `client_cpu`, then calls
 # bench_init. Servers run under the command prefix in the array `run_in` (empty: this network
 # namespace; `ip netns exec NS`: that one), so the same helpers serve both scripts.
@@ -49,12 +50,25 @@ free_port() {
     "${run_in[@]}" python3 -c \
         'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+# free_ports N: N distinct ports that are free now on 127.0.0.1 in the current namespace.
+free_ports() {
+    "${run_in[@]}" python3 -c "import socket
+sockets = [socket.socket() for _ in range($1)]
+for s in sockets:
+    s.bind(('127.0.0.1', 0))
+print('\n'.join(str(s.getsockname()[1]) for s in sockets))"
+}
+# wait_for_port PORT [LOG]: LOG (the server's output) is shown if nothing comes to listen.
+# The probe closes with a reset (SO_LINGER 0), so it leaves no TIME_WAIT to be counted later.
 wait_for_port() {
     for _ in $(seq 100); do
-        "${run_in[@]}" python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" \
+        "${run_in[@]}" python3 -c "import socket, struct
+s = socket.create_connection(('127.0.0.1', $1), 0.2)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))" \
             2>/dev/null && return 0
         sleep 0.05
     done
+    [ -n "${2:-}" ] && [ -f "$2" ] && sed 's/^/    /' "$2" >&2
     die "nothing listens on port $1"
 }
 # utime and stime of every thread of the process, in clock ticks.
@@ -64,34 +78,62 @@ ticks_per_request_us() {
     awk -v t="$1" -v h="$clock_ticks" -v r="$2" 'BEGIN {printf "%.3f", r ? t / h * 1e6 / r : 0}'
 }
 
+# start_pinned CPU LOG COMMAND [ARGS...]: runs COMMAND in the current namespace pinned to CPU,
+# its output into the file LOG, stopped by the trap at the latest; sets started_pid (ip netns
+# exec and taskset exec the command, so the PID is its own).
+start_pinned() {
+    local cpu=$1 log=$2
+    shift 2
+    "${run_in[@]}" taskset -c "$cpu" "$@" >"$log" 2>&1 &
+    started_pid=$!
+    pids+=("$started_pid")
+}
+# Stops a process started here and forgets it, so the trap cannot hit a later owner of its PID.
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local kept=() pid
+    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+    pids=("${kept[@]}")
+}
+
+# write_nginx_conf DIR WORKER_CONNECTIONS HTTP_BODY: DIR/nginx.conf for one nginx process in the
+# foreground (no master), no access log, every file under DIR; HTTP_BODY goes inside http { }.
+write_nginx_conf() {
+    local dir=$1 connections=$2 body=$3
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $dir/error.log warn;
+pid $dir/nginx.pid;
+events { worker_connections $connections; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+$body
+}
+CONF
+}
+# The location that answers every request with the same 12 bytes as the other servers here.
+nginx_hello='location / { default_type text/plain; return 200 "hello world\n"; }'
+
 # Each start_* runs a server pinned to server_cpu and sets server_pid to it (ip netns exec and
 # taskset exec the server, so the PID is the server's own).
 start_nginx() {
     local port=$1
-    mkdir -p "$tmp/nginx"
-    cat >"$tmp/nginx/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $tmp/nginx/error.log warn;
-pid $tmp/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
+    write_nginx_conf "$tmp/nginx" 4096 "    server {
         listen 127.0.0.1:$port;
-        location / { default_type text/plain; return 200 "hello world\n"; }
-    }
-}
-CONF
-    "${run_in[@]}" taskset -c "$server_cpu" nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" &
-    server_pid=$!
-    pids+=("$server_pid")
+        $nginx_hello
+    }"
+    start_pinned "$server_cpu" "$tmp/nginx/out.log" nginx -c "$tmp/nginx/nginx.conf" \
+        -p "$tmp/nginx"
+    server_pid=$started_pid
 }
 # start_waitless PORT [more serve flags...]
 start_waitless() {
@@ -103,14 +145,10 @@ start_waitless() {
     pids+=("$server_pid")
 }
 start_floor() {
-    "${run_in[@]}" taskset -c "$server_cpu" "$floor" "$1" >"$tmp/floor.out" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
+    start_pinned "$server_cpu" "$tmp/floor.out" "$floor" "$1"
+    server_pid=$started_pid
 }
-stop_server() {
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-}
+stop_server() { stop_pid "$server_pid"; }
 
 # wrk pinned to client_cpu, in the current namespace: run_wrk SECONDS PORT [wrk flags...]
 run_wrk() {
@@ -124,6 +162,50 @@ wrk_counts() {
          /Socket errors/ {gsub(",", ""); e += $4 + $6 + $8 + $10}
          /Non-2xx/ {e += $NF}
          END {print r + 0, e + 0}'
+}
+# From wrk's output on stdin: requests per second, as wrk measured them over its own run.
+wrk_rps() { awk '/^Requests\/sec:/ {printf "%.0f", $2; found = 1} END {if (!found) print 0}'; }
+# From the output of wrk --latency on stdin: the 99th percentile latency in microseconds.
+wrk_p99_us() {
+    awk '$1 == "99%" {
+            v = $2; unit = v; sub(/^[0-9.]+/, "", unit); v += 0
+            if (unit == "ms") v *= 1e3; else if (unit == "s") v *= 1e6
+            else if (unit == "m") v *= 6e7; else if (unit == "h") v *= 3.6e9
+            printf "%.0f", v; found = 1
+         }
+         END {if (!found) print "n/a"}'
+}
+
+# Resident memory of a process in KiB (VmRSS).
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# TIME_WAIT sockets in the current namespace that match the ss filter $1 (all if none).
+time_wait_count() { "${run_in[@]}" ss -Htan state time-wait ${1:+"$1"} | wc -l; }
+# Sockets that entered TIME_WAIT in the current namespace since it was made (TcpExt TW and
+# TWKilled count entries, both sides together).
+# shellcheck disable=SC2016  # the $ are awk's
+time_wait_entered() {
+    "${run_in[@]}" awk '/^TcpExt:/ && !names {split($0, name); names = 1; next}
+        /^TcpExt:/ {for (i = 2; i <= NF; i++) if (name[i] == "TW" || name[i] == "TWKilled") s += $i}
+        END {print s + 0}' /proc/net/netstat
+}
+
+# The connections an nginx has accepted so far, from its stub_status at 127.0.0.1:PORT (the
+# query's own connection included). The query ends with a reset, so it leaves no TIME_WAIT.
+nginx_accepts() {
+    "${run_in[@]}" python3 -c "import socket, struct
+s = socket.create_connection(('127.0.0.1', $1), 2)
+s.settimeout(2)
+s.sendall(b'GET / HTTP/1.1\r\nHost: status\r\n\r\n')
+data = b''
+while b'Waiting:' not in data:
+    more = s.recv(4096)
+    if not more:
+        break
+    data += more
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+lines = data.split(b'\r\n\r\n', 1)[1].decode().splitlines()
+print(lines[lines.index('server accepts handled requests') + 1].split()[0])"
 }
 
 # How epoll_wait calls are counted: perf's syscall tracepoints if they work here, else
@@ -141,19 +223,29 @@ choose_epoll_counter() {
         die "needs perf (with syscall tracepoints) or strace to count epoll_wait"
     fi
 }
+# perf_count_wrk PID EVENTS SECONDS PORT [wrk flags...]: runs wrk (output on stdout) while perf
+# counts EVENTS (a comma list; globs such as syscalls:sys_enter_* work) for every thread of PID,
+# and writes the sum of all the counts into $tmp/perf_sum.
+perf_count_wrk() {
+    local pid=$1 events=$2
+    shift 2
+    # With -p and a command, perf counts the process for as long as the command runs.
+    taskset -c "$client_cpu" perf stat -x, -o "$tmp/perf.out" -e "$events" -p "$pid" \
+        -- "${run_in[@]}" taskset -c "$client_cpu" wrk -t1 -d"${1}s" "${@:3}" \
+        "http://127.0.0.1:$2/"
+    # "<not counted>" (no thread ran) counts as 0.
+    awk -F, '$3 ~ /:/ {s += ($1 ~ /^[0-9]+$/) ? $1 : 0} END {print s + 0}' \
+        "$tmp/perf.out" >"$tmp/perf_sum"
+}
+
 # Runs wrk (arguments as for run_wrk, output on stdout) while counting the epoll_wait,
 # epoll_pwait and epoll_pwait2 calls of every thread of server_pid into $tmp/epoll_calls.
 count_epoll_waits() {
     local events
     events=$(IFS=,; echo "${epoll_events[*]}")
     if [ "$epoll_counter" = perf ]; then
-        # With -p and a command, perf counts the process for as long as the command runs.
-        taskset -c "$client_cpu" perf stat -x, -o "$tmp/perf.out" -e "$events" -p "$server_pid" \
-            -- "${run_in[@]}" taskset -c "$client_cpu" wrk -t1 -d"${1}s" "${@:3}" \
-            "http://127.0.0.1:$2/"
-        # "<not counted>" (no thread ran) counts as 0.
-        awk -F, '/sys_enter_epoll/ {s += ($1 ~ /^[0-9]+$/) ? $1 : 0} END {print s + 0}' \
-            "$tmp/perf.out" >"$tmp/epoll_calls"
+        perf_count_wrk "$server_pid" "$events" "$@"
+        mv "$tmp/perf_sum" "$tmp/epoll_calls"
     else
         taskset -c "$client_cpu" strace -c -f -q -e trace=epoll_wait,epoll_pwait,epoll_pwait2 \
             -o "$tmp/strace.out" -p "$server_pid" &

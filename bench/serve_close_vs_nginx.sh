@@ -46,14 +46,6 @@ start() {
         nginx) start_nginx "$2" ;;
     esac
 }
-time_wait_count() { "${run_in[@]}" ss -Htan state time-wait "$1" | wc -l; }
-# Sockets that entered TIME_WAIT in the current namespace since it was made.
-# shellcheck disable=SC2016  # the $ are awk's
-time_wait_entered() {
-    "${run_in[@]}" awk '/^TcpExt:/ && !names {split($0, name); names = 1; next}
-        /^TcpExt:/ {for (i = 2; i <= NF; i++) if (name[i] == "TW" || name[i] == "TWKilled") s += $i}
-        END {print s + 0}' /proc/net/netstat
-}
 
 declare -A requests_of ticks_of client_s_of errors_of server_tw_of client_tw_of entered_tw_of
 for name in "${servers[@]}"; do
