@@ -95,4 +95,4 @@ for name in "${names[@]}"; do
 done
 wrk_us=$(per_request_us "${total_cpu[wrk]}" "${total_requests[wrk]}")
 bench_us=$(per_request_us "${total_cpu[waitless]}" "${total_requests[waitless]}")
-echo "bench_cpu_ratio_vs_wrk: $(awk -v a="$bench_us" -v b="$wrk_us" 'BEGIN {printf "%.3f", b > 0 ? a / b : 0}')"
+echo "bench_cpu_ratio_vs_wrk: $(awk -v a="$bench_us" -v b="$wrk_us" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')"
