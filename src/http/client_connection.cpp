@@ -329,9 +329,9 @@ void client_connection::finish_response(const exchange_plan& plan, exchange_outc
         // The response ended before the request did: the connection is out of step.
         stop_upload();
         const bool server_closes = eof || !head.keep_alive || plan.close || plan.caller_close;
-        o.mode = upload_.error        ? close_mode::reset
-                 : server_closes      ? close_mode::peer_first
-                                      : close_mode::idle;
+        o.mode = upload_.error   ? close_mode::reset
+                 : server_closes ? close_mode::peer_first
+                                 : close_mode::idle;
         return;
     }
     if (eof || !head.keep_alive || plan.close || plan.caller_close) {

@@ -84,8 +84,7 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
     co_return true;
 }
 
-io::task<std::error_code> client_connection::send_head(const exchange_plan& plan,
-                                                       bool& body_left) {
+io::task<std::error_code> client_connection::send_head(const exchange_plan& plan, bool& body_left) {
     const client_request& r = *plan.request;
     start_phase(plan.deadline, client_errc::request_timeout);  // later than armed: no re-arm
     request_framing framing = request_framing::none;
