@@ -235,9 +235,10 @@ io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_
         const auto& head = parser_.head();
         out.assign_head(head);
         head_in_ = true;
-        // An answer before the body is in: an error (413, 401) or a close means the server
-        // does not want the rest (RFC 9112 9.3), so it is not sent; a 2xx goes on (an echo).
-        if (upload_.running && (head.status >= 300 || !head.keep_alive)) stop_upload();
+        // An answer before the body is in: an error (413, 401) or a redirect says the server
+        // does not want the rest (RFC 9112 9.3), so it is not sent, as curl does. A 2xx goes
+        // on, even with a close (a server that streams back what it reads: an echo, a relay).
+        if (upload_.running && head.status >= 300) stop_upload();
         if (head.framing == body_framing::content_length && head.content_length > plan.max_body) {
             o.error = make_error_code(client_errc::body_too_large);
             o.mode = close_mode::reset;
