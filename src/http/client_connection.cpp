@@ -2,13 +2,11 @@
 #include "client_connection.hpp"
 
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "client_wire.hpp"
@@ -25,7 +23,6 @@ bool connection_lost(std::error_code ec) {
 namespace {
 
 constexpr std::size_t initial_buffer = 32 * 1024;
-constexpr std::size_t inline_body = 8 * 1024;  // bodies up to this go out in the head's write
 
 // SO_LINGER {1, 0}: the close sends an RST, whatever the queues hold.
 void reset_now(int fd) {
@@ -126,32 +123,25 @@ io::task<exchange_outcome> client_connection::exchange(const exchange_plan& plan
         ~stand_down() { c.end_exchange(); }
     } guard{*this};
     exchange_outcome o;
-    if (co_await send_request(plan, o)) o = co_await receive(plan, out);
-    co_return o;
-}
-
-io::task<bool> client_connection::send_request(const exchange_plan& plan, exchange_outcome& o) {
-    WAITLESS_ASSERT(watch_.owner() != nullptr);
-    ++uses_;
-    if (auto ec = co_await send(plan)) {
-        o.error = ec;
-        o.mode = close_mode::reset;
-        // The server may have answered (413 and close) before the whole request went out: its
-        // bytes wait unread, so it saw the request, and a replay would send it twice.
-        char byte = 0;
-        if (::recv(fd_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
-            o.response_started = true;
-        }
-        co_return false;
+    std::exception_ptr thrown;  // from a sink: the sender still ends before it goes on
+    try {
+        if (co_await send_request(plan, o)) o = co_await receive(plan, out);
+    } catch (...) {
+        thrown = std::current_exception();
     }
-    co_return true;
+    co_await join_upload();
+    if (thrown) std::rethrow_exception(thrown);
+    co_return o;
 }
 
 io::task<exchange_outcome> client_connection::start_stream(const exchange_plan& plan,
                                                            client_response& head) {
     exchange_outcome o;
     if (co_await send_request(plan, o)) (void)co_await read_head(plan, o, head);
-    if (o.error) end_exchange();
+    if (o.error) {
+        co_await join_upload();  // before a retry rewinds the source
+        end_exchange();
+    }
     co_return o;
 }
 
@@ -163,92 +153,6 @@ io::task<bool> client_connection::stream_piece(const exchange_plan& plan, exchan
 }
 
 void client_connection::end_exchange() { watch_.clear_deadline(); }
-
-io::task<std::error_code> client_connection::write(std::string_view a, std::string_view b,
-                                                   std::string_view c) {
-    std::array<iovec, 3> iov{};
-    std::size_t count = 0;
-    for (std::string_view piece : {a, b, c}) {
-        if (!piece.empty()) {
-            iov[count++] = {const_cast<char*>(piece.data()), piece.size()};
-        }
-    }
-    std::size_t first = 0;
-    while (first < count) {
-        if (!watch_.writable) {
-            if (auto ec = co_await watch_.wait(true)) co_return timed_out_or(ec);
-        }
-        msghdr m{};
-        m.msg_iov = &iov[first];
-        m.msg_iovlen = count - first;
-        const auto n = ::sendmsg(fd_.native_handle(), &m, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (!would_block(errno)) co_return last_system_error();
-            watch_.writable = false;
-            continue;
-        }
-        auto left = static_cast<std::size_t>(n);
-        while (first < count && left >= iov[first].iov_len) left -= iov[first++].iov_len;
-        if (first < count) {
-            iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
-            iov[first].iov_len -= left;
-        }
-    }
-    co_return std::error_code{};
-}
-
-io::task<std::error_code> client_connection::send(const exchange_plan& plan) {
-    const client_request& r = *plan.request;
-    start_phase(plan.deadline, client_errc::request_timeout);  // later than armed: no re-arm
-    request_framing framing = request_framing::none;
-    std::uint64_t length = 0;
-    if (r.source) {
-        framing = r.source->length ? request_framing::content_length : request_framing::chunked;
-        length = r.source->length.value_or(0);
-    } else if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
-        framing = request_framing::content_length;
-        length = r.body.size();
-    }
-    head_.clear();
-    format_request_head(head_, r.method, plan.target, plan.host, r.headers, plan.add_host, framing,
-                        length, plan.close);
-    if (!r.source) {
-        if (r.body.size() <= inline_body) {
-            head_.append(r.body);
-            co_return co_await write(head_);
-        }
-        co_return co_await write(head_, r.body);
-    }
-    if (auto ec = co_await write(head_)) co_return ec;
-    std::uint64_t sent = 0;
-    for (;;) {
-        // A coroutine source is asked for its next piece only once the last one is written.
-        auto piece = r.source->pull ? co_await r.source->pull() : r.source->next();
-        if (!piece) co_return piece.error();
-        if (piece->empty()) break;
-        sent += piece->size();
-        if (framing == request_framing::content_length) {
-            if (sent > length) co_return make_error_code(client_errc::body_length_mismatch);
-            if (auto ec = co_await write(*piece)) co_return ec;
-            continue;
-        }
-        std::array<char, 20> size{};
-        auto [end, ec] =
-            std::to_chars(size.data(), size.data() + size.size() - 2, piece->size(), 16);
-        *end++ = '\r';
-        *end++ = '\n';
-        if (auto wec = co_await write({size.data(), static_cast<std::size_t>(end - size.data())},
-                                      *piece, "\r\n")) {
-            co_return wec;
-        }
-    }
-    if (framing == request_framing::content_length) {
-        if (sent != length) co_return make_error_code(client_errc::body_length_mismatch);
-        co_return std::error_code{};
-    }
-    co_return co_await write("0\r\n\r\n");
-}
 
 io::task<std::error_code> client_connection::read_more(bool& eof) {
     if (begin_ == end_) begin_ = end_ = 0;
@@ -269,6 +173,8 @@ io::task<std::error_code> client_connection::read_more(bool& eof) {
     }
     for (;;) {
         if (!watch_.readable) {
+            // The sender failed while nobody was reading (a source's error, a timeout).
+            if (upload_.error && !connection_lost(upload_.error)) co_return upload_.error;
             if (auto ec = co_await watch_.wait(false)) co_return timed_out_or(ec);
         }
         const std::size_t room = capacity_ - end_;
@@ -314,9 +220,10 @@ io::task<exchange_outcome> client_connection::receive(const exchange_plan& plan,
 
 io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_outcome& o,
                                             client_response& out) {
-    const auto header_deadline =
-        std::min(plan.deadline, pool::add_saturated(pool::coarse_now(), plan.header_timeout));
-    start_phase(header_deadline, client_errc::response_header_timeout);
+    // While the body goes out the request's deadline holds; the head's starts once it is sent.
+    if (!upload_.running) {
+        start_phase(header_deadline(plan), client_errc::response_header_timeout);
+    }
     parser_.expect_response_to_head(plan.request->method == "HEAD");
     eof_ = false;
     interim_ = false;
@@ -327,6 +234,11 @@ io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_
         if (*what != parser::event::head) continue;  // the end of a 1xx
         const auto& head = parser_.head();
         out.assign_head(head);
+        head_in_ = true;
+        // An answer before the body is in: an error (413, 401) or a redirect says the server
+        // does not want the rest (RFC 9112 9.3), so it is not sent, as curl does. A 2xx goes
+        // on, even with a close (a server that streams back what it reads: an echo, a relay).
+        if (upload_.running && head.status >= 300) stop_upload();
         if (head.framing == body_framing::content_length && head.content_length > plan.max_body) {
             o.error = make_error_code(client_errc::body_too_large);
             o.mode = close_mode::reset;
@@ -414,6 +326,15 @@ void client_connection::finish_response(const exchange_plan& plan, exchange_outc
     const auto& head = parser_.head();
     o.error = {};
     o.reusable = false;
+    if (!upload_.finished) {
+        // The response ended before the request did: the connection is out of step.
+        stop_upload();
+        const bool server_closes = eof || !head.keep_alive || plan.close || plan.caller_close;
+        o.mode = upload_.error   ? close_mode::reset
+                 : server_closes ? close_mode::peer_first
+                                 : close_mode::idle;
+        return;
+    }
     if (eof || !head.keep_alive || plan.close || plan.caller_close) {
         // The server closes (it said so, or we asked): its FIN comes first.
         o.mode = close_mode::peer_first;

@@ -1,10 +1,14 @@
 // One pooled client connection: the socket, its readiness on an io::loop, its read buffer and
 // parser, and the exchange both client faces run (send a request, read its response, decide
-// whether to keep it).
+// whether to keep it). The request body goes out from a coroutine of its own while the
+// response is read (full duplex).
 #pragma once
 
 #include <chrono>
+#include <coroutine>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +82,16 @@ class client_connection {
                                 std::string_view& piece, bool& ended);
     void end_exchange();
 
+    // The request body's sender, which runs beside the reading from the head's write on.
+    bool uploading() const { return upload_.running; }
+    // Nothing more of the body goes out: a waiting write ends now, a pull when it returns.
+    void stop_upload();
+    // Stops the sender and waits for its end; rethrows what a body source threw.
+    io::task<void> join_upload();
+    // Stops the sender and runs `last` at its end instead of resuming anyone (a stream that
+    // ended or was dropped while a pull was under way); `last` may destroy this connection.
+    void orphan_upload(std::move_only_function<void()> last);
+
     std::uint64_t uses() const { return uses_; }
     pool::time_point born() const { return born_; }
     // Past this the server may already be closing the idle connection: do not reuse it.
@@ -92,7 +106,23 @@ class client_connection {
     io::task<result<net::close_outcome>> close_on_loop();
 
   private:
-    io::task<std::error_code> send(const exchange_plan& plan);
+    struct upload_state {
+        bool running = false;   // the sender started and has not ended
+        bool stop = false;      // nothing more is to be sent
+        bool finished = false;  // the whole body went out
+        std::error_code error;  // why the sender ended early
+        std::exception_ptr thrown;
+        std::coroutine_handle<> joiner;
+        std::move_only_function<void()> orphaned;
+    };
+    struct upload_end;  // the awaiter of join_upload()
+
+    // The head (and a small body) first; the rest of the body by the sender.
+    io::task<std::error_code> send_head(const exchange_plan& plan, bool& body_left);
+    io::task<std::error_code> send_body(const exchange_plan& plan);
+    static io::detail::detached run_upload(client_connection& c, const exchange_plan& plan);
+    void upload_ended(const exchange_plan& plan, std::error_code ec);
+    pool::time_point header_deadline(const exchange_plan& plan) const;
     io::task<std::error_code> write(std::string_view a, std::string_view b = {},
                                     std::string_view c = {});
     io::task<bool> send_request(const exchange_plan& plan, exchange_outcome& o);
@@ -115,6 +145,8 @@ class client_connection {
     client_errc phase_ = client_errc::request_timeout;
     bool eof_ = false;      // the peer's FIN came during this response
     bool interim_ = false;  // inside a 1xx response
+    bool head_in_ = false;  // the final response head of this exchange arrived
+    upload_state upload_;
 
     parser parser_;
     std::unique_ptr<char[]> buffer_;

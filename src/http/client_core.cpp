@@ -269,8 +269,21 @@ stream_state::~stream_state() {
 void stream_state::abandon() {
     // Cut short: the rest of the response is unread, so the connection cannot be reused.
     connection().end_exchange();
-    connection().set_close_mode(close_mode::reset);
-    lease.invalidate();
+    outcome.error = make_error_code(std::errc::operation_canceled);
+    outcome.reusable = false;
+    outcome.mode = close_mode::reset;
+    settle();
+}
+
+void stream_state::settle() {
+    if (!connection().uploading()) {
+        core->settle(lease, outcome);
+        return;
+    }
+    // The request body's sender is still in a pull: the connection goes (never back to the
+    // pool) once the sender has ended, and nothing more is sent meanwhile.
+    connection().orphan_upload(
+        [c = core, l = std::move(lease), out = outcome]() mutable { c->settle(l, out); });
 }
 
 io::task<result<std::string_view>> stream_state::next() {
@@ -284,12 +297,20 @@ io::task<result<std::string_view>> stream_state::next() {
         abandon();
         throw;
     }
+    if ((!ok || ended) && !connection().uploading()) {
+        try {
+            co_await connection().join_upload();  // rethrows what the body's source threw
+        } catch (...) {
+            abandon();
+            throw;
+        }
+    }
     if (!ok) {
-        core->settle(lease, outcome);
+        settle();
         co_return std::unexpected(core->failed(outcome.error));
     }
     if (ended) {
-        core->settle(lease, outcome);
+        settle();
         core->completed();
         co_return std::string_view{};
     }

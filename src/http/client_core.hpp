@@ -102,6 +102,8 @@ struct stream_state {
     io::task<result<std::string_view>> next();
     // Ends it early: the connection is reset, never reused.
     void abandon();
+    // The connection back to the pool or closed by the outcome, once the body's sender ended.
+    void settle();
 
     client_core* core;
     request_setup setup;

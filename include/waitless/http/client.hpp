@@ -38,7 +38,8 @@ class client_stream {
     client_stream(client_stream&&) noexcept;
     client_stream& operator=(client_stream&&) noexcept;
     // Before the body ended: the connection is reset (a half-read connection never goes back
-    // to the pool).
+    // to the pool). A request body still being pulled stops at the pull's return, and the
+    // connection is reset then.
     ~client_stream();
 
     // Status and fields; its body stays empty.
@@ -114,8 +115,9 @@ class client {
     io::task<result<client_response>> request(const client_request& r);
     // The response head; its body goes to sink piece by piece.
     io::task<result<client_response>> request(const client_request& r, body_sink sink);
-    // The response as soon as its head is in; its body comes from the stream's next(). Retried
-    // like request() while no byte of the response has arrived.
+    // The response as soon as its head is in, also while the request body is still going out
+    // (full duplex); its body comes from the stream's next(). Retried like request() while no
+    // byte of the response has arrived.
     io::task<result<client_stream>> stream(const client_request& r);
 
     client_stats stats() const;

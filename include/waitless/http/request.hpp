@@ -24,7 +24,8 @@ struct body_source {
     std::function<result<std::string_view>()> next;
     // Or a coroutine on the client's loop (a proxy relaying a downstream body), used instead of
     // next() when set, with the same contract. Backpressure: it is asked for the next piece only
-    // once the last one went into the socket.
+    // once the last one went into the socket, and no more once the server answered with an
+    // error status (an early 413) or the exchange ended.
     std::function<io::task<result<std::string_view>>()> pull;
     std::function<bool()> rewind;
     // With a length the body goes out with Content-Length (the source must give exactly that

@@ -1,0 +1,211 @@
+// The sending half of a client exchange: the request head, then the body from a coroutine of its
+// own that runs while the response is read (full duplex), and stops when the server answered
+// early (an error status or a close before the body was in) or the exchange ended.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+
+#include "client_connection.hpp"
+#include "client_wire.hpp"
+
+namespace waitless::http::detail {
+namespace {
+
+constexpr std::size_t inline_body = 8 * 1024;  // bodies up to this go out in the head's write
+
+std::error_code stopped() { return std::make_error_code(std::errc::operation_canceled); }
+
+}  // namespace
+
+io::task<std::error_code> client_connection::write(std::string_view a, std::string_view b,
+                                                   std::string_view c) {
+    std::array<iovec, 3> iov{};
+    std::size_t count = 0;
+    for (std::string_view piece : {a, b, c}) {
+        if (!piece.empty()) {
+            iov[count++] = {const_cast<char*>(piece.data()), piece.size()};
+        }
+    }
+    std::size_t first = 0;
+    while (first < count) {
+        if (upload_.stop) co_return stopped();
+        if (!watch_.writable) {
+            if (auto ec = co_await watch_.wait(true)) co_return timed_out_or(ec);
+            continue;  // look at stop again: the reader may have run meanwhile
+        }
+        msghdr m{};
+        m.msg_iov = &iov[first];
+        m.msg_iovlen = count - first;
+        const auto n = ::sendmsg(fd_.native_handle(), &m, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) co_return last_system_error();
+            watch_.writable = false;
+            continue;
+        }
+        auto left = static_cast<std::size_t>(n);
+        while (first < count && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+        if (first < count) {
+            iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+            iov[first].iov_len -= left;
+        }
+    }
+    co_return std::error_code{};
+}
+
+io::task<bool> client_connection::send_request(const exchange_plan& plan, exchange_outcome& o) {
+    WAITLESS_ASSERT(watch_.owner() != nullptr);
+    WAITLESS_ASSERT(!upload_.running);
+    ++uses_;
+    upload_ = {};
+    head_in_ = false;
+    bool body_left = false;
+    if (auto ec = co_await send_head(plan, body_left)) {
+        o.error = ec;
+        o.mode = close_mode::reset;
+        // The server may have answered (413 and close) before the whole request went out: its
+        // bytes wait unread, so it saw the request, and a replay would send it twice.
+        char byte = 0;
+        if (::recv(fd_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+            o.response_started = true;
+        }
+        co_return false;
+    }
+    if (!body_left) {
+        upload_.finished = true;
+        co_return true;
+    }
+    // The body goes out beside the reading: it runs at once, up to its first wait.
+    upload_.running = true;
+    run_upload(*this, plan);
+    co_return true;
+}
+
+io::task<std::error_code> client_connection::send_head(const exchange_plan& plan, bool& body_left) {
+    const client_request& r = *plan.request;
+    start_phase(plan.deadline, client_errc::request_timeout);  // later than armed: no re-arm
+    request_framing framing = request_framing::none;
+    std::uint64_t length = 0;
+    if (r.source) {
+        framing = r.source->length ? request_framing::content_length : request_framing::chunked;
+        length = r.source->length.value_or(0);
+    } else if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
+        framing = request_framing::content_length;
+        length = r.body.size();
+    }
+    head_.clear();
+    format_request_head(head_, r.method, plan.target, plan.host, r.headers, plan.add_host, framing,
+                        length, plan.close);
+    if (!r.source && r.body.size() <= inline_body) head_.append(r.body);
+    body_left = r.source || r.body.size() > inline_body;
+    co_return co_await write(head_);
+}
+
+io::task<std::error_code> client_connection::send_body(const exchange_plan& plan) {
+    const client_request& r = *plan.request;
+    if (!r.source) co_return co_await write(r.body);
+    const bool chunked = !r.source->length;
+    const std::uint64_t length = r.source->length.value_or(0);
+    std::uint64_t sent = 0;
+    for (;;) {
+        // Asked for the next piece only once the last one is written (backpressure), and not
+        // at all once the server answered early.
+        if (upload_.stop) co_return stopped();
+        auto piece = r.source->pull ? co_await r.source->pull() : r.source->next();
+        if (upload_.stop) co_return stopped();
+        if (!piece) co_return piece.error();
+        if (piece->empty()) break;
+        sent += piece->size();
+        if (!chunked) {
+            if (sent > length) co_return make_error_code(client_errc::body_length_mismatch);
+            if (auto ec = co_await write(*piece)) co_return ec;
+            continue;
+        }
+        std::array<char, 20> size{};
+        auto [end, ec] =
+            std::to_chars(size.data(), size.data() + size.size() - 2, piece->size(), 16);
+        *end++ = '\r';
+        *end++ = '\n';
+        if (auto wec = co_await write({size.data(), static_cast<std::size_t>(end - size.data())},
+                                      *piece, "\r\n")) {
+            co_return wec;
+        }
+    }
+    if (!chunked) {
+        if (sent != length) co_return make_error_code(client_errc::body_length_mismatch);
+        co_return std::error_code{};
+    }
+    co_return co_await write("0\r\n\r\n");
+}
+
+io::detail::detached client_connection::run_upload(client_connection& c,
+                                                   const exchange_plan& plan) {
+    std::error_code ec;
+    try {
+        ec = co_await c.send_body(plan);
+    } catch (...) {
+        c.upload_.thrown = std::current_exception();
+        ec = stopped();
+    }
+    c.upload_ended(plan, ec);
+    if (auto last = std::exchange(c.upload_.orphaned, nullptr)) {
+        last();  // may destroy c
+        co_return;
+    }
+    if (auto joiner = std::exchange(c.upload_.joiner, {})) joiner.resume();
+}
+
+void client_connection::upload_ended(const exchange_plan& plan, std::error_code ec) {
+    upload_.running = false;
+    if (!ec) {
+        upload_.finished = true;
+        // The request is all sent: from now on the response head has its own timeout.
+        if (!head_in_) start_phase(header_deadline(plan), client_errc::response_header_timeout);
+        return;
+    }
+    if (upload_.stop && !upload_.thrown) return;  // asked to stop
+    upload_.error = ec;
+    // A broken connection is for the reader to find (the response may be in already); a
+    // failed source, a timeout or a throw ends the exchange.
+    if (!connection_lost(ec)) watch_.cancel(ec);
+}
+
+pool::time_point client_connection::header_deadline(const exchange_plan& plan) const {
+    return std::min(plan.deadline, pool::add_saturated(pool::coarse_now(), plan.header_timeout));
+}
+
+void client_connection::stop_upload() {
+    if (!upload_.running || upload_.stop) return;
+    upload_.stop = true;
+    // Only the writer can be waiting here: whoever stops the sender is the reading side.
+    watch_.cancel(stopped());
+}
+
+struct client_connection::upload_end {
+    client_connection& c;
+    bool await_ready() const noexcept { return !c.upload_.running; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { c.upload_.joiner = h; }
+    void await_resume() const noexcept {}
+};
+
+io::task<void> client_connection::join_upload() {
+    if (upload_.running) {
+        stop_upload();
+        co_await upload_end{*this};
+    }
+    if (auto thrown = std::exchange(upload_.thrown, nullptr)) std::rethrow_exception(thrown);
+}
+
+void client_connection::orphan_upload(std::move_only_function<void()> last) {
+    if (!upload_.running) {
+        last();
+        return;
+    }
+    stop_upload();
+    upload_.orphaned = std::move(last);
+}
+
+}  // namespace waitless::http::detail
