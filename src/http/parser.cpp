@@ -1,6 +1,7 @@
 // The head of a message and trailer sections: start line and header fields, line by line.
 #include "waitless/http/parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "scan.hpp"
@@ -59,8 +60,9 @@ std::string_view trim(std::string_view text) {
 }  // namespace
 
 parser::parser(parser_kind kind, parser_limits limits) : kind_(kind), limits_(limits) {
-    fields_.reserve(limits_.max_headers);
-    trailers_.reserve(limits_.max_headers);
+    // Room for a usual head; more is made as needed and kept. (Reserving max_headers would
+    // cost every idle connection a few KiB.)
+    fields_.reserve(std::min<std::size_t>(limits_.max_headers, 16));
 }
 
 bool parser::in_message() const {

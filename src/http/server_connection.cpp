@@ -65,7 +65,6 @@ connection::connection(worker& owner, net::socket socket, std::optional<net::end
       capacity_(std::max(owner.options().read_buffer, owner.options().limits.max_head + 4096)) {
     buffer_.reset(new char[capacity_]);
     read_deadline_.item = write_deadline_.item = this;
-    out_.reserve(4096);
 }
 
 connection::~connection() {
@@ -126,6 +125,7 @@ std::optional<connection::read_status> connection::read_now() {
         if (interrupt_ != interrupt::none || !watch_.readable) return std::nullopt;
         // A client that keeps the socket full would otherwise never let the worker go.
         if (++sync_reads_ > 16) return std::nullopt;
+        if (!buffer_ && !(buffer_ = owner_.take_buffer(capacity_))) return read_status::failed;
         const std::size_t space = capacity_ - end_;
         const auto n = ::recv(fd, buffer_.get() + end_, space, 0);
         if (n < 0) {
@@ -270,6 +270,10 @@ io::task<void> connection::run() {
         const auto kind = in_message || requests_ == 0 ? timeout_kind::header : timeout_kind::idle;
         idle_wait_ = !in_message;
         auto got = read_now();
+        if (!got && !in_message && begin_ == end_ && buffer_) {
+            // Idle between requests: the buffer serves another connection meanwhile.
+            owner_.give_buffer(std::move(buffer_));
+        }
         if (!got) got = co_await read_more(kind);
         idle_wait_ = false;
         if (*got == read_status::ok) continue;

@@ -208,6 +208,20 @@ io::task<void> worker::accept_loop(listener& l) {
     finish_if_done();
 }
 
+std::unique_ptr<char[]> worker::take_buffer(std::size_t size) {
+    if (!spare_buffers_.empty()) {
+        auto b = std::move(spare_buffers_.back());
+        spare_buffers_.pop_back();
+        return b;
+    }
+    return std::unique_ptr<char[]>(new (std::nothrow) char[size]);
+}
+
+void worker::give_buffer(std::unique_ptr<char[]> buffer) {
+    // A few kept for the next reads; the rest go back to the allocator.
+    if (spare_buffers_.size() < 64) spare_buffers_.push_back(std::move(buffer));
+}
+
 void worker::forget(connection& c) {
     const std::size_t at = c.index;
     connections_[at] = connections_.back();

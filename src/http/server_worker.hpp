@@ -72,6 +72,11 @@ class worker {
     // are bounded as a whole: a hook already in their list keeps its deadline.
     void watch(io::deadline_hook& hook, timeout_kind kind);
     void forget(connection& c);  // the connection ends
+    // Read buffers (all of one size, the connections') that idle keep-alive connections gave
+    // back, for whichever connection has bytes to read next: an idle connection holds none.
+    // take_buffer() gives null when no memory can be had.
+    std::unique_ptr<char[]> take_buffer(std::size_t size);
+    void give_buffer(std::unique_ptr<char[]> buffer);
     worker_counters& counters() { return counters_; }
     const worker_counters& counters() const { return counters_; }
 
@@ -104,6 +109,7 @@ class worker {
     io::deadline_list header_list_, idle_list_, io_list_, close_wait_list_;
     std::vector<connection*> connections_;  // index kept in each connection: O(1) removal
     std::vector<std::coroutine_handle<>> slot_waiters_;  // accept loops waiting at the limit
+    std::vector<std::unique_ptr<char[]>> spare_buffers_;
     std::thread thread_;
 
     // The loop first: it outlives the watches and timers below, which leave it on destruction.

@@ -116,7 +116,7 @@ class parser {
     state state_ = state::start;
     section_scan scan_;  // of an incomplete head or trailer section
     message_head head_;
-    std::vector<header_field> fields_;    // reserved once: no allocation per message
+    std::vector<header_field> fields_;    // kept: no allocation per message once warm
     std::vector<header_field> trailers_;  // likewise
     std::uint64_t remaining_ = 0;         // of the body or of the current chunk
     std::uint64_t body_received_ = 0;
