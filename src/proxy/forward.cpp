@@ -314,12 +314,10 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
             if (body.failed) co_return;  // the server answers the client's own error
             if (kind == failure_kind::connect) {
                 w.servers.report_failure(server, clock::now());
-                if (body.bytes == 0 && attempts + 1 < tried.size() &&
-                    w.servers
-                        .pick(clock::now(), hash_key,
-                              std::span<const std::size_t>(tried.data(), attempts + 1))
-                        .has_value() &&
-                    w.budget.try_spend(clock::now())) {
+                // Nothing reached a backend, so trying another server adds load to none:
+                // each server at most once per request, without charging the retry budget.
+                // When none is left, the pick above answers 503.
+                if (body.bytes == 0 && attempts + 1 < tried.size()) {
                     tried[attempts++] = server;
                     k.failovers.add();
                     continue;
