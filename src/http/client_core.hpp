@@ -102,6 +102,8 @@ struct stream_state {
     io::task<result<std::string_view>> next();
     // Ends it early: the connection is reset, never reused.
     void abandon();
+    // The request's cancel_handle no longer points at this connection.
+    void forget_cancel();
 
     client_core* core;
     request_setup setup;
