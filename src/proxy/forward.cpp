@@ -275,6 +275,12 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         request.source = std::move(source);
     }
 
+    // A client that goes away ends the upstream exchange: its pending wait ends, and the
+    // connection, half used, is reset rather than pooled.
+    http::cancel_handle cancel;
+    request.cancel = &cancel;
+    ex.on_cancel([&cancel] { cancel.cancel(); });
+
     std::string_view hash_key;
     if (o.balance.kind == balance_kind::hash_header) {
         hash_key = head.find(o.balance.header).value_or(std::string_view{});
@@ -305,6 +311,10 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         auto stream = co_await w.client.stream(request);
         w.servers.finished(server);
         if (!stream) {
+            if (ex.cancelled()) {
+                k.client_gone.add();
+                co_return;
+            }
             const auto kind = classify(stream.error());
             if (body.too_large) {
                 k.too_large.add();
@@ -343,7 +353,10 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
             co_await reply(ex, 502, "bad gateway: the upstream server failed\n");
             co_return;
         }
-        if (ex.cancelled()) co_return;  // the client left: dropping the stream resets it
+        if (ex.cancelled()) {
+            k.client_gone.add();
+            co_return;  // dropping the stream resets its connection
+        }
 
         const auto& response = stream->head();
         if (response.status >= 500) {
@@ -361,6 +374,10 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         k.responses_relayed.add();
         for (;;) {
             auto piece = co_await stream->next();
+            if (!piece && ex.cancelled()) {
+                k.client_gone.add();
+                co_return;
+            }
             if (!piece) {
                 k.cut_short.add();
                 ex.abort();

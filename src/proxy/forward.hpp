@@ -35,7 +35,7 @@ class counter {
 
 struct worker_counters {
     counter requests, responses_relayed, unavailable, bad_gateway, gateway_timeouts, too_large,
-        failovers, cut_short;
+        failovers, cut_short, client_gone;
     // Published by the worker when it stops (its client's figures).
     counter ejections, upstream_connects, upstream_requests, upstream_reused, upstream_retries,
         upstream_stale, upstream_closed_time_wait_here, upstream_closed_time_wait_peer,

@@ -206,6 +206,27 @@ TEST(Proxy, BackendDownGives503UntilItComes) {
     }
 }
 
+TEST(Proxy, AClientThatLeavesEndsTheUpstreamExchange) {
+    auto backend = serve_backend("--delay-ms 5000");
+    ASSERT_TRUE(backend);
+    auto proxy = start_proxy(upstream(*backend));
+    ASSERT_TRUE(proxy);
+    const auto began = std::chrono::steady_clock::now();
+    {
+        raw_client c(proxy->port());
+        ASSERT_TRUE(c.send(get("/slow")));
+        std::this_thread::sleep_for(200ms);
+    }  // gone while the proxy waits for the response head
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(proxy->terminate(), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - began, 3s) << "the drain waited for the backend";
+    const auto said = proxy->error_text();
+    EXPECT_NE(said.find("1 clients gone"), std::string::npos) << said;
+    EXPECT_EQ(backend->terminate(), 0);
+    // The half-used upstream connection was reset, not pooled.
+    EXPECT_NE(backend->error_text().find("1 reset"), std::string::npos) << backend->error_text();
+}
+
 TEST(Proxy, HostileRequestsGet4xxAndNothingReachesTheBackend) {
     const std::string log = "/tmp/waitless-proxy-log-" + std::to_string(::getpid());
     ::unlink(log.c_str());
