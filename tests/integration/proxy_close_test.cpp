@@ -10,6 +10,7 @@
 
 #include "integration/http_serve_process.hpp"
 #include "support/netns.hpp"
+#include "support/process.hpp"
 #include "waitless/census/census.hpp"
 
 namespace waitless::test {
@@ -101,6 +102,56 @@ TEST(ProxyClose, RemoteClientsLeaveTimeWaitOnlyOnTheProxysListeningPortUnlessTru
         EXPECT_EQ(s.proxy->terminate(), 0);
         EXPECT_EQ(s.backend->terminate(), 0);
     }
+}
+
+// Retirement: the last request on an upstream connection carries Connection: close, so the
+// backend closes first and the TIME_WAIT lands on its listening port, never on the proxy's
+// ephemeral ports. The backend's close policy is graceful here, so it does leave one.
+TEST(ProxyClose, RetiredUpstreamConnectionsLeaveTheirTimeWaitOnTheBackendsPort) {
+    WAITLESS_NETNS_OR_SKIP(ns);
+    std::string why;
+    auto backend = serve_process::start("--workers 1 --close-policy graceful", ns->exec_prefix(),
+                                        &why, "127.0.0.1:0");
+    ASSERT_TRUE(backend) << why;
+    auto proxy = serve_process::start("--workers 1 --upstream-max-uses 10 --upstream 127.0.0.1:" +
+                                          std::to_string(backend->port()),
+                                      ns->exec_prefix(), &why, "127.0.0.1:0", "proxy");
+    ASSERT_TRUE(proxy) << why;
+    ns->run([&] {
+        raw_client client(proxy->port());
+        ASSERT_TRUE(client.connected());
+        for (int i = 0; i < 50; ++i) {
+            ASSERT_TRUE(client.send(get()));
+            const auto r = client.read_responses(1);
+            ASSERT_EQ(r.size(), 1u) << i;
+            ASSERT_EQ(r[0].status, 200) << i;
+        }
+    });
+    std::this_thread::sleep_for(500ms);
+    const auto c = census_of(*ns);
+    // Five connections of ten requests each, each closed by the backend first.
+    EXPECT_EQ(c.server_side, 5u);
+    EXPECT_EQ(c.total, 5u);
+    EXPECT_EQ(proxy->terminate(), 0);
+    EXPECT_NE(proxy->error_text().find("5 connects"), std::string::npos) << proxy->error_text();
+}
+
+TEST(ProxyClose, UnixSocketClientsCostNoTimeWait) {
+    WAITLESS_NETNS_OR_SKIP(ns);
+    const std::string path = "@waitless-proxy-test-" + std::to_string(::getpid());
+    auto s = start_stack(*ns, "", "unix:" + path);
+    ASSERT_TRUE(s.proxy);
+    EXPECT_EQ(s.proxy->address(), "unix:" + path);
+    for (int i = 0; i < 20; ++i) {
+        const auto r = run_shell(ns->exec_prefix() + "curl -sS --abstract-unix-socket " +
+                                 path.substr(1) + " http://proxy/");
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(r.out, "hello world\n");
+    }
+    EXPECT_EQ(census_of(*ns).total, 0u);
+    EXPECT_EQ(s.proxy->terminate(), 0);
+    EXPECT_NE(s.proxy->error_text().find("20 requests"), std::string::npos)
+        << s.proxy->error_text();
 }
 
 }  // namespace
