@@ -263,6 +263,40 @@ TEST(Proxy, HostileRequestsGet4xxAndNothingReachesTheBackend) {
     ::unlink(log.c_str());
 }
 
+TEST(Proxy, AHostileBackendGets502AndNeverReachesAnotherClient) {
+    std::string why;
+    auto backend = serve_process::run("python3 -u '" + std::string(WAITLESS_SOURCE_DIR) +
+                                          "/tests/integration/proxy_hostile_backend.py'",
+                                      "", &why);
+    ASSERT_TRUE(backend) << why;
+    auto proxy = start_proxy(upstream(*backend));
+    ASSERT_TRUE(proxy);
+    for (const char* path : {"/conflict", "/garbage", "/close"}) {
+        const auto r = one(proxy->port(), get(path));
+        EXPECT_EQ(r.status, 502) << path;
+    }
+    // Extra bytes after a response: that connection is not reused, so the bytes meant to
+    // poison the next exchange reach nobody.
+    raw_client c(proxy->port());
+    for (const char* path : {"/extra", "/", "/", "/extra", "/"}) {
+        ASSERT_TRUE(c.send(get(path)));
+        const auto r = c.read_responses(1);
+        ASSERT_EQ(r.size(), 1u) << path;
+        EXPECT_EQ(r[0].status, 200) << path;
+        EXPECT_EQ(r[0].body, "ok\n") << path;
+    }
+}
+
+TEST(Proxy, ASlowBackendGets504) {
+    auto backend = serve_backend("--delay-ms 3000");
+    ASSERT_TRUE(backend);
+    auto proxy = start_proxy(upstream(*backend), "--upstream-header-timeout 300ms");
+    ASSERT_TRUE(proxy);
+    const auto r = one(proxy->port(), get());
+    EXPECT_EQ(r.status, 504);
+    EXPECT_EQ(r.body, "upstream server timed out\n");
+}
+
 TEST(Proxy, BadFlagsAndBusyAddressesExit3WithOneLine) {
     for (const std::string args :
          {"proxy --listen 127.0.0.1:0", "proxy --upstream nonsense",
