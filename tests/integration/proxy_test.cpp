@@ -297,6 +297,33 @@ TEST(Proxy, ASlowBackendGets504) {
     EXPECT_EQ(r.body, "upstream server timed out\n");
 }
 
+long rss_kib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+TEST(Proxy, ASlowReaderKeepsTheProxysMemoryBounded) {
+    constexpr std::size_t size = 64u << 20;
+    auto backend = serve_backend("--body-size " + std::to_string(size));
+    ASSERT_TRUE(backend);
+    auto proxy = start_proxy(upstream(*backend));
+    ASSERT_TRUE(proxy);
+    const long before = rss_kib(proxy->pid());
+    raw_client c(proxy->port());
+    ASSERT_TRUE(c.send(get()));
+    std::this_thread::sleep_for(1s);  // reads nothing: the socket buffers fill, then it waits
+    const long during = rss_kib(proxy->pid());
+    EXPECT_LT(during - before, 8 * 1024) << "KiB grown while the client read nothing";
+    std::printf("proxy RSS %ld KiB before, %ld KiB with 64 MiB waiting upstream\n", before, during);
+    const auto r = c.read_responses(1, 30s);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].body.size(), size);
+}
+
 TEST(Proxy, BadFlagsAndBusyAddressesExit3WithOneLine) {
     for (const std::string args :
          {"proxy --listen 127.0.0.1:0", "proxy --upstream nonsense",
