@@ -79,24 +79,25 @@ struct body_state {
 
 }  // namespace
 
+http::client_options client_options_for(const options& o) {
+    http::client_options co;
+    co.max_connections_per_origin = o.max_connections_per_upstream;
+    co.connect.timeout = o.upstream_connect_timeout;
+    co.connect.source_addresses = o.source_addresses;
+    co.response_header_timeout = o.upstream_header_timeout;
+    co.request_timeout = o.total_timeout;
+    co.idle_timeout = o.upstream_idle_timeout;
+    co.max_uses = o.upstream_max_uses;
+    co.max_lifetime = o.upstream_max_lifetime;
+    co.acquire_timeout = o.upstream_connect_timeout + std::chrono::seconds(5);
+    return co;
+}
+
 worker_state::worker_state(const shared_config& c, io::loop& l, worker_counters& k,
                            std::size_t index)
     : config(c),
       counters(k),
-      client(l,
-             [&] {
-                 http::client_options co;
-                 co.max_connections_per_origin = c.o.max_connections_per_upstream;
-                 co.connect.timeout = c.o.upstream_connect_timeout;
-                 co.connect.source_addresses = c.o.source_addresses;
-                 co.response_header_timeout = c.o.upstream_header_timeout;
-                 co.request_timeout = c.o.total_timeout;
-                 co.idle_timeout = c.o.upstream_idle_timeout;
-                 co.max_uses = c.o.upstream_max_uses;
-                 co.max_lifetime = c.o.upstream_max_lifetime;
-                 co.acquire_timeout = c.o.upstream_connect_timeout + std::chrono::seconds(5);
-                 return co;
-             }()),
+      client(l, client_options_for(c.o)),
       servers(c.o.upstreams, c.o.balance, c.o.health, index * 0x9e3779b97f4a7c15ULL + 1),
       budget(c.o.retry_budget_ratio) {}
 

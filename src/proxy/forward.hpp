@@ -48,6 +48,9 @@ struct shared_config {
     std::vector<std::string> origins;  // "http://host:port" per upstream server
 };
 
+// The upstream client's options from the proxy's.
+http::client_options client_options_for(const options& o);
+
 // One worker's own state, made and destroyed on its thread.
 struct worker_state {
     worker_state(const shared_config& c, io::loop& l, worker_counters& k, std::size_t index);

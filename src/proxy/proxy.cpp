@@ -32,6 +32,9 @@ std::size_t usable_cpus() {
 proxy::proxy(options o) : config_(std::make_shared<detail::shared_config>()) {
     if (o.upstreams.empty()) throw std::invalid_argument("proxy: no upstream server");
     if (o.server.workers == 0) o.server.workers = detail::usable_cpus();
+    // Bad options throw here, on the caller's thread, not later on a worker's.
+    { http::client probe(io::thread_loop(), detail::client_options_for(o)); }
+    (void)balancer(o.upstreams, o.balance, o.health);
     config_->o = std::move(o);
     for (const auto& u : config_->o.upstreams)
         config_->origins.push_back("http://" + u.authority());
