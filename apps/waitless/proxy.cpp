@@ -28,6 +28,7 @@ struct proxy_flags {
     std::string connect_timeout = "5s";
     std::string upstream_header_timeout = "30s";
     std::string upstream_idle_timeout = "60s";
+    std::string keep_alive_margin = "1s";
     std::string total_timeout = "5m";
     std::string drain_timeout = "30s";
     std::uint64_t max_body_size = 0;
@@ -104,6 +105,7 @@ proxy::options options_of(const proxy_flags& flags) {
     o.upstream_connect_timeout = *parse_duration(flags.connect_timeout);
     o.upstream_header_timeout = *parse_duration(flags.upstream_header_timeout);
     o.upstream_idle_timeout = *parse_duration(flags.upstream_idle_timeout);
+    o.upstream_keep_alive_margin = *parse_duration(flags.keep_alive_margin);
     o.total_timeout = *parse_duration(flags.total_timeout);
     o.max_body_size = flags.max_body_size;
     o.max_connections_per_upstream = flags.upstream_connections;
@@ -205,6 +207,9 @@ command add_proxy(CLI::App& parent) {
              "From the request sent to the upstream response head (default 30s; 504 past it)");
     duration("--upstream-idle-timeout", flags->upstream_idle_timeout,
              "Pooled upstream connections idle this long are reset (default 60s)");
+    duration("--keep-alive-margin", flags->keep_alive_margin,
+             "Never reuse an upstream connection past its Keep-Alive: timeout minus this "
+             "(default 1s)");
     duration("--total-timeout", flags->total_timeout,
              "The whole upstream exchange, bodies included (default 5m)");
     duration("--drain-timeout", flags->drain_timeout,

@@ -87,6 +87,7 @@ http::client_options client_options_for(const options& o) {
     co.response_header_timeout = o.upstream_header_timeout;
     co.request_timeout = o.total_timeout;
     co.idle_timeout = o.upstream_idle_timeout;
+    co.keep_alive_margin = o.upstream_keep_alive_margin;
     co.max_uses = o.upstream_max_uses;
     co.max_lifetime = o.upstream_max_lifetime;
     co.acquire_timeout = o.upstream_connect_timeout + std::chrono::seconds(5);

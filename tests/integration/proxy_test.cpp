@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -295,6 +296,41 @@ TEST(Proxy, ASlowBackendGets504) {
     const auto r = one(proxy->port(), get());
     EXPECT_EQ(r.status, 504);
     EXPECT_EQ(r.body, "upstream server timed out\n");
+}
+
+// The keep-alive race with a backend that advertises its idle timeout (Keep-Alive: timeout=1)
+// and clients pausing about that long between requests, GETs and POSTs.
+TEST(Proxy, AdvertisedIdleTimeoutRaceFailsNoRequest) {
+    auto backend = serve_backend("--idle-timeout 1s --echo");
+    ASSERT_TRUE(backend);
+    auto proxy = start_proxy(upstream(*backend));
+    ASSERT_TRUE(proxy);
+    std::atomic<int> ok{0}, failed{0};
+    std::vector<std::thread> clients;
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    for (int t = 0; t < 12; ++t) {
+        clients.emplace_back([&, t] {
+            raw_client c(proxy->port());
+            for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+                const bool post = (i + t) % 2 == 0;
+                const std::string request =
+                    post ? "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody" : get("/");
+                const auto r =
+                    c.send(request) ? c.read_responses(1) : std::vector<raw_client::response>{};
+                if (r.size() == 1 && r[0].status == 200 && r[0].body == (post ? "body" : "")) {
+                    ++ok;
+                } else {
+                    ++failed;
+                }
+                std::this_thread::sleep_for(
+                    std::chrono::milliseconds(900 + (i * 37 + t * 53) % 200));
+            }
+        });
+    }
+    for (auto& c : clients) c.join();
+    EXPECT_EQ(proxy->terminate(), 0);
+    EXPECT_EQ(failed.load(), 0) << ok.load() << " ok; " << proxy->error_text();
+    EXPECT_GT(ok.load(), 40);
 }
 
 long rss_kib(pid_t pid) {

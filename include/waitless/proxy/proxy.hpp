@@ -35,6 +35,8 @@ struct options {
     std::chrono::milliseconds upstream_connect_timeout{5000};
     std::chrono::milliseconds upstream_header_timeout{30000};  // request sent -> response head
     std::chrono::milliseconds upstream_idle_timeout{60000};    // pooled and unused: RST
+    // Never reuse past a backend's Keep-Alive: timeout=N minus this (N <= margin: no reuse).
+    std::chrono::milliseconds upstream_keep_alive_margin{1000};
     std::chrono::milliseconds total_timeout{300000};  // the whole upstream exchange, body too
     std::size_t max_connections_per_upstream = 64;    // per worker
     std::uint64_t upstream_max_uses = 0;              // retire with Connection: close; 0: none
