@@ -238,6 +238,20 @@ failure_kind classify(std::error_code ec) {
     return failure_kind::bad_gateway;
 }
 
+bool lost_before_response(std::error_code ec) {
+    return ec == http::client_errc::peer_closed_before_response ||
+           ec == std::errc::connection_reset || ec == std::errc::broken_pipe ||
+           ec == std::errc::connection_aborted;
+}
+
+bool replayable(const http::message_head& head) {
+    if (head.framing != http::body_framing::none) return false;
+    for (std::string_view m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}) {
+        if (head.method == m) return true;
+    }
+    return false;
+}
+
 io::task<void> forward(worker_state& w, http::exchange& ex) {
     const auto& o = w.config.o;
     const auto& head = ex.request();
@@ -354,6 +368,16 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
                     ex, 503, "cannot connect to an upstream server\n",
                     std::max(w.servers.retry_after(clock::now()), std::chrono::milliseconds(1000)));
                 co_return;
+            }
+            // The client's own retry covers a reused connection's idle-close race; this one
+            // covers a fresh connection lost under us (a backend that died): another server.
+            if (kind == failure_kind::bad_gateway && lost_before_response(stream.error()) &&
+                replayable(head) && attempts + 1 < tried.size() &&
+                w.budget.try_spend(clock::now())) {
+                w.servers.report_failure(server, clock::now());
+                tried[attempts++] = server;
+                k.failovers.add();
+                continue;
             }
             if (kind == failure_kind::timeout) {
                 k.gateway_timeouts.add();

@@ -95,5 +95,10 @@ void build_response_fields(std::span<const http::header_field> response,
 // Failures before a response head, by what the client should be told.
 enum class failure_kind { connect, timeout, unavailable, bad_gateway };
 failure_kind classify(std::error_code ec);
+// The upstream connection closed or was reset before any response byte: a request that may be
+// replayed can go to another server (within the retry budget).
+bool lost_before_response(std::error_code ec);
+// An idempotent method (RFC 9110 9.2.2) and no body: replaying it is safe.
+bool replayable(const http::message_head& head);
 
 }  // namespace waitless::proxy::detail

@@ -115,5 +115,16 @@ TEST(ProxyForward, FailuresAreClassified) {
               failure_kind::bad_gateway);
 }
 
+TEST(ProxyForward, OnlyBodilessIdempotentRequestsLostBeforeAResponseGoElsewhere) {
+    EXPECT_TRUE(replayable(parsed("GET / HTTP/1.1\r\nHost: t\r\n\r\n").head()));
+    EXPECT_TRUE(replayable(parsed("DELETE /x HTTP/1.1\r\nHost: t\r\n\r\n").head()));
+    EXPECT_FALSE(replayable(parsed("POST / HTTP/1.1\r\nHost: t\r\n\r\n").head()));
+    EXPECT_FALSE(
+        replayable(parsed("PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n").head()));
+    EXPECT_TRUE(lost_before_response(http::client_errc::peer_closed_before_response));
+    EXPECT_TRUE(lost_before_response(std::make_error_code(std::errc::connection_reset)));
+    EXPECT_FALSE(lost_before_response(http::client_errc::response_header_timeout));
+}
+
 }  // namespace
 }  // namespace waitless::proxy::detail
