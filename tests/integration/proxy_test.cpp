@@ -228,6 +228,54 @@ TEST(Proxy, AClientThatLeavesEndsTheUpstreamExchange) {
     EXPECT_NE(backend->error_text().find("1 reset"), std::string::npos) << backend->error_text();
 }
 
+// A backend killed and restarted under load: the other takes the load meanwhile, and no
+// request fails, neither for the dead listener nor for the pooled connections it left.
+TEST(Proxy, ABackendKilledAndRestartedUnderLoadFailsNoRequest) {
+    auto first = serve_backend("--body-size 5");
+    auto second = serve_backend("--body-size 6");
+    ASSERT_TRUE(first && second);
+    const std::string first_listen = "127.0.0.1:" + std::to_string(first->port());
+    auto proxy = start_proxy(first_listen + "," + upstream(*second), "--ejection-time 200ms");
+    ASSERT_TRUE(proxy);
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0}, failed{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 8; ++t) {
+        clients.emplace_back([&] {
+            std::unique_ptr<raw_client> c;
+            while (!stop) {
+                if (!c) c = std::make_unique<raw_client>(proxy->port());
+                const auto r =
+                    c->send(get()) ? c->read_responses(1) : std::vector<raw_client::response>{};
+                if (r.size() == 1 && r[0].status == 200) {
+                    ++ok;
+                } else {
+                    ++failed;
+                    c.reset();
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(700ms);
+    first.reset();  // SIGKILL: its connections reset, its listener gone
+    std::this_thread::sleep_for(1s);
+    const int while_down = ok.load();
+    first = serve_backend("--body-size 5", first_listen);
+    ASSERT_TRUE(first);
+    // Ejections in a row double (200, 400, 800 ms, ...): the restarted one is tried again
+    // within a few seconds.
+    std::this_thread::sleep_for(3s);
+    stop = true;
+    for (auto& c : clients) c.join();
+    EXPECT_EQ(proxy->terminate(), 0);
+    EXPECT_EQ(failed.load(), 0) << ok.load() << " ok; " << proxy->error_text();
+    EXPECT_GT(while_down, 100);
+    EXPECT_EQ(first->terminate(), 0);
+    // The restarted backend got its share again.
+    const auto said = first->error_text();
+    EXPECT_GT(count_before(said, "requests"), 0) << said;
+}
+
 TEST(Proxy, HostileRequestsGet4xxAndNothingReachesTheBackend) {
     const std::string log = "/tmp/waitless-proxy-log-" + std::to_string(::getpid());
     ::unlink(log.c_str());
