@@ -110,6 +110,7 @@ http::client_options client_options_for(const options& o) {
 worker_state::worker_state(const shared_config& c, io::loop& l, worker_counters& k,
                            std::size_t index)
     : config(c),
+      event_loop(l),
       counters(k),
       client(l, client_options_for(c.o)),
       servers(c.o.upstreams, c.o.balance, c.o.health, index * 0x9e3779b97f4a7c15ULL + 1),
@@ -257,6 +258,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     const auto& head = ex.request();
     auto& k = w.counters;
     k.requests.add();
+    w.publish_now_and_then();
     const auto now = clock::now();
     w.budget.on_request(now);
 
@@ -321,11 +323,17 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
 
     std::array<std::size_t, 8> tried{};
     std::size_t attempts = 0;
+    bool lost_on_last = false;  // the last attempt's connection was lost before a response
     std::string url;
     for (;;) {
         const auto at = clock::now();
         const auto picked =
             w.servers.pick(at, hash_key, std::span<const std::size_t>(tried.data(), attempts));
+        if (!picked && lost_on_last) {
+            k.bad_gateway.add();  // the last server tried failed, and none is left to try
+            co_await reply(ex, 502, "bad gateway: the upstream server failed\n");
+            co_return;
+        }
         if (!picked) {
             k.unavailable.add();
             co_await reply(ex, 503, "no upstream server is available\n",
@@ -359,6 +367,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
                 // each server at most once per request, without charging the retry budget.
                 // When none is left, the pick above answers 503.
                 if (body.bytes == 0 && attempts + 1 < tried.size()) {
+                    lost_on_last = false;
                     tried[attempts++] = server;
                     k.failovers.add();
                     continue;
@@ -373,8 +382,9 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
             // covers a fresh connection lost under us (a backend that died): another server.
             if (kind == failure_kind::bad_gateway && lost_before_response(stream.error()) &&
                 replayable(head) && attempts + 1 < tried.size() &&
-                w.budget.try_spend(clock::now())) {
+                attempts + 1 < w.servers.servers().size() && w.budget.try_spend(clock::now())) {
                 w.servers.report_failure(server, clock::now());
+                lost_on_last = true;
                 tried[attempts++] = server;
                 k.failovers.add();
                 continue;

@@ -54,10 +54,18 @@ http::client_options client_options_for(const options& o);
 // One worker's own state, made and destroyed on its thread.
 struct worker_state {
     worker_state(const shared_config& c, io::loop& l, worker_counters& k, std::size_t index);
-    // Copies the client's figures into the counters.
+    // Copies the client's figures into the counters (each second from the request path, and
+    // when the worker stops).
     void publish();
+    void publish_now_and_then() {
+        if (event_loop.now() - last_publish < std::chrono::seconds(1)) return;
+        last_publish = event_loop.now();
+        publish();
+    }
 
     const shared_config& config;
+    io::loop& event_loop;
+    io::clock::time_point last_publish{};
     worker_counters& counters;
     http::client client;
     balancer servers;

@@ -49,8 +49,9 @@ struct options {
     bool forwarded = true;
 };
 
-// Counts since start, summed over the workers. The upstream_* figures come from each worker's
-// client and are complete once the proxy has stopped.
+// Counts since start, summed over the workers. The upstream_* figures and ejections come from
+// each worker's client and balancer: at most a second old while requests come, complete once
+// the proxy has stopped (closes of pooled connections at exit are not counted).
 struct stats {
     std::uint64_t requests = 0;           // handled by the proxy
     std::uint64_t responses_relayed = 0;  // an upstream response was relayed (any status)
