@@ -267,7 +267,7 @@ TEST(Proxy, ABackendKilledAndRestartedUnderLoadFailsNoRequest) {
     std::this_thread::sleep_for(3s);
     stop = true;
     for (auto& c : clients) c.join();
-    EXPECT_EQ(proxy->terminate(), 0);
+    EXPECT_EQ(proxy->terminate(), 0) << proxy->error_text();
     EXPECT_EQ(failed.load(), 0) << ok.load() << " ok; " << proxy->error_text();
     EXPECT_GT(while_down, 100);
     EXPECT_EQ(first->terminate(), 0);
