@@ -2,6 +2,7 @@
 #include "waitless/http/client.hpp"
 
 #include "client_core.hpp"
+#include "waitless/io/fd_watch.hpp"
 
 namespace waitless::http {
 
@@ -22,6 +23,11 @@ io::task<result<client_stream>> client::stream(const client_request& r) {
     auto s = co_await core_->stream(r);
     if (!s) co_return std::unexpected(s.error());
     co_return client_stream(std::move(*s));
+}
+
+void cancel_handle::cancel() {
+    cancelled_ = true;
+    if (watch_ != nullptr) watch_->cancel(std::make_error_code(std::errc::operation_canceled));
 }
 
 client_stream::client_stream() = default;

@@ -240,13 +240,20 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
     auto st = setup(r, nullptr, true);
     if (!st) co_return std::unexpected(failed(st.error()));
     bool retried = false;
+    const auto canceled = [] { return std::make_error_code(std::errc::operation_canceled); };
     for (;;) {
+        if (r.cancel != nullptr && r.cancel->cancelled_)
+            co_return std::unexpected(failed(canceled()));
         auto l = co_await acquire(*st->o, retried);
         if (!l) co_return std::unexpected(failed(l.error()));
+        if (r.cancel != nullptr && r.cancel->cancelled_) {
+            co_return std::unexpected(failed(canceled()));  // the lease goes back unused
+        }
         auto reused = begin(*st, *l);
         if (!reused) co_return std::unexpected(failed(reused.error()));
         auto s = std::make_unique<stream_state>(*this, std::move(*st));
         s->lease = std::move(*l);
+        if (r.cancel != nullptr) r.cancel->watch_ = &s->connection().watch();
         try {
             s->outcome = co_await s->connection().start_stream(s->setup.plan, s->head);
         } catch (...) {
@@ -254,6 +261,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
             throw;
         }
         if (!s->outcome.error) co_return s;
+        if (r.cancel != nullptr) r.cancel->watch_ = nullptr;
         const auto out = s->outcome;
         settle(s->lease, out);
         st = std::move(s->setup);
@@ -266,7 +274,13 @@ stream_state::~stream_state() {
     if (lease) abandon();
 }
 
+void stream_state::forget_cancel() {
+    if (setup.plan.request != nullptr && setup.plan.request->cancel != nullptr)
+        setup.plan.request->cancel->watch_ = nullptr;
+}
+
 void stream_state::abandon() {
+    forget_cancel();
     // Cut short: the rest of the response is unread, so the connection cannot be reused.
     connection().end_exchange();
     outcome.error = make_error_code(std::errc::operation_canceled);
@@ -306,10 +320,12 @@ io::task<result<std::string_view>> stream_state::next() {
         }
     }
     if (!ok) {
+        forget_cancel();
         settle();
         co_return std::unexpected(core->failed(outcome.error));
     }
     if (ended) {
+        forget_cancel();
         settle();
         core->completed();
         co_return std::string_view{};

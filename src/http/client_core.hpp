@@ -104,6 +104,8 @@ struct stream_state {
     void abandon();
     // The connection back to the pool or closed by the outcome, once the body's sender ended.
     void settle();
+    // The request's cancel_handle no longer points at this connection.
+    void forget_cancel();
 
     client_core* core;
     request_setup setup;

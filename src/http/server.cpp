@@ -137,7 +137,7 @@ result<void> server::start() {
                 handles.push_back({per_worker[w][i].release(), families[i] != AF_UNIX});
             }
             workers.push_back(
-                std::make_unique<detail::worker>(options_, handler_, limit, std::move(handles)));
+                std::make_unique<detail::worker>(options_, handler_, limit, std::move(handles), w));
         }
     } catch (const std::system_error& e) {
         return fail(e.code());  // no epoll or eventfd to be had; the workers made so far close

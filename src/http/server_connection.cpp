@@ -533,7 +533,11 @@ void connection::end() {
     if (!response_.started || response_.ended) return;
     response_.ended = true;
     if (response_.chunked && !response_.head_only) out_.append("0\r\n\r\n");
-    if (!response_.chunked && !response_.until_close && response_.remaining > 0) broken_ = true;
+    // A response to HEAD carries the length of the body it does not send.
+    if (!response_.chunked && !response_.until_close && !response_.head_only &&
+        response_.remaining > 0) {
+        broken_ = true;
+    }
     if (response_.until_close) keep_alive_ = false;
 }
 

@@ -50,6 +50,11 @@ class connection {
                        std::optional<std::uint64_t> content_length);
     io::task<result<void>> write(std::string_view body);
     void end();
+    // The response cannot be completed: the connection ends with an RST after the handler.
+    void abort() {
+        broken_ = true;
+        keep_alive_ = false;
+    }
     bool responded() const { return response_.started; }
     void on_cancel(std::function<void()> hook);
     bool cancelled() const { return cancelled_; }

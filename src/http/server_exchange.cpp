@@ -23,6 +23,8 @@ io::task<result<void>> exchange::write(std::string_view body) { return owner_->w
 
 void exchange::end() { owner_->end(); }
 
+void exchange::abort() { owner_->abort(); }
+
 void exchange::on_cancel(std::function<void()> hook) { owner_->on_cancel(std::move(hook)); }
 
 bool exchange::cancelled() const { return owner_->cancelled(); }

@@ -30,8 +30,9 @@ std::string keep_alive_line_for(std::chrono::milliseconds idle_timeout) {
 }  // namespace
 
 worker::worker(const server_options& options, const handler& h, std::size_t connection_limit,
-               std::vector<listener_handle> listeners)
+               std::vector<listener_handle> listeners, std::size_t index)
     : options_(options),
+      index_(index),
       handler_(h),
       connection_limit_(connection_limit),
       keep_alive_line_(keep_alive_line_for(options.idle_timeout)),
@@ -64,11 +65,13 @@ void worker::join() {
 }
 
 void worker::run() {
+    if (options_.on_worker_start) options_.on_worker_start(index_, loop_);
     for (auto& l : listeners_) {
         ++accepting_;
         loop_.start(accept_loop(*l));
     }
     loop_.run();
+    if (options_.on_worker_stop) options_.on_worker_stop(index_, loop_);
 }
 
 void worker::stop() {

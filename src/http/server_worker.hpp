@@ -52,7 +52,7 @@ class worker {
   public:
     // Throws std::system_error when the loop cannot be made (start-up).
     worker(const server_options& options, const handler& h, std::size_t connection_limit,
-           std::vector<listener_handle> listeners);
+           std::vector<listener_handle> listeners, std::size_t index = 0);
     ~worker();
     worker(const worker&) = delete;
     worker& operator=(const worker&) = delete;
@@ -97,6 +97,7 @@ class worker {
     io::deadline_list& list_for(timeout_kind kind);
 
     const server_options& options_;
+    std::size_t index_ = 0;
     const handler& handler_;
     std::size_t connection_limit_;
     std::string keep_alive_line_;

@@ -26,19 +26,28 @@ using namespace std::chrono_literals;
 
 class serve_process {
   public:
-    // Runs `PREFIX waitless serve --listen LISTEN ARGS` (PREFIX e.g. "ip netns exec NS ")
-    // and waits for its `listening:` line; nullptr (and why) if it does not come.
+    // Runs `PREFIX waitless COMMAND --listen LISTEN ARGS` (PREFIX e.g. "ip netns exec NS ";
+    // COMMAND serve or proxy) and waits for its first `listening:` line; nullptr (and why) if
+    // it does not come.
     static std::unique_ptr<serve_process> start(const std::string& args,
                                                 const std::string& prefix = "",
                                                 std::string* why_not = nullptr,
-                                                const std::string& listen = "127.0.0.1:0") {
+                                                const std::string& listen = "127.0.0.1:0",
+                                                const std::string& subcommand = "serve") {
+        return run("'" + std::string(WAITLESS_BIN) + "' " + subcommand + " --listen " + listen +
+                       " " + args,
+                   prefix, why_not);
+    }
+    // Runs any command that prints a `listening: ADDRESS` line first (a test's own backend).
+    static std::unique_ptr<serve_process> run(const std::string& command_line,
+                                              const std::string& prefix = "",
+                                              std::string* why_not = nullptr) {
         int out[2];
         if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
         std::unique_ptr<serve_process> p(new serve_process);
         p->err_path_ = "/tmp/waitless-serve-err-" + std::to_string(::getpid()) + "-" +
                        std::to_string(counter()++);
-        const std::string command = "exec " + prefix + "'" + WAITLESS_BIN + "' serve --listen " +
-                                    listen + " " + args + " 2>" + p->err_path_;
+        const std::string command = "exec " + prefix + command_line + " 2>" + p->err_path_;
         p->pid_ = ::fork();
         if (p->pid_ == 0) {
             ::dup2(out[1], STDOUT_FILENO);

@@ -59,6 +59,10 @@ class exchange {
     io::task<result<void>> write(std::string_view body);
     // Ends the started response (the last chunk when chunked).
     void end();
+    // Gives up on the response (a relay whose source failed mid-body): once the handler
+    // returns, the connection is reset instead of ending the response, so the client never
+    // takes a cut-off body for a whole one. Later writes fail.
+    void abort();
 
     // Called once, on the worker's thread, if the client goes away (its FIN or an RST arrives
     // while the handler is not reading) or the drain timeout cuts the connection, while this

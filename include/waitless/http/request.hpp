@@ -15,7 +15,32 @@
 #include "waitless/http/message.hpp"
 #include "waitless/io/task.hpp"
 
+namespace waitless::io {
+class fd_watch;
+}
+
 namespace waitless::http {
+
+namespace detail {
+class client_core;
+struct stream_state;
+}  // namespace detail
+
+// Ends a streamed request early, from its loop's thread (a proxy whose client went away):
+// cancel() ends the wait of the exchange under way on the next turn, and any later attempt,
+// with std::errc::operation_canceled; the connection is then reset, never reused. Used by
+// client::stream() (the loop face).
+class cancel_handle {
+  public:
+    void cancel();
+    bool cancelled() const { return cancelled_; }
+
+  private:
+    friend class detail::client_core;
+    friend struct detail::stream_state;
+    io::fd_watch* watch_ = nullptr;  // the connection of the exchange under way
+    bool cancelled_ = false;
+};
 
 // A request body produced piece by piece. next() returns the next piece (valid until the next
 // call), an empty view at the end, or an error to abort the request. With rewind set the body can
@@ -45,6 +70,8 @@ struct client_request {
     // GET, HEAD, PUT, DELETE, OPTIONS, TRACE are idempotent (RFC 9110 9.2.2); this marks
     // another method as safe to replay too.
     bool idempotent = false;
+    // Lets the caller end a streamed request early; must outlive the request and its stream.
+    cancel_handle* cancel = nullptr;
 };
 
 // Receives the response body piece by piece instead of collecting it; a piece is valid during

@@ -17,6 +17,7 @@
 #include "waitless/core/error.hpp"
 #include "waitless/http/exchange.hpp"
 #include "waitless/http/parser.hpp"
+#include "waitless/io/loop.hpp"
 #include "waitless/io/task.hpp"
 #include "waitless/net/endpoint.hpp"
 
@@ -72,6 +73,11 @@ struct server_options {
     std::size_t read_buffer = 16 * 1024;   // per connection; at least limits.max_head + 4 KiB
     std::size_t write_buffer = 64 * 1024;  // buffered response bytes before a write must wait
     std::size_t drain_limit = 64 * 1024;   // unread request body the server reads to keep alive
+    // Per-worker state of a program built on the server (a proxy's upstream client): called on
+    // each worker's thread with its index (0 .. workers-1), before its loop runs and after the
+    // loop stopped (the loop still exists then, so what was made on it can be destroyed).
+    std::function<void(std::size_t worker, io::loop& loop)> on_worker_start;
+    std::function<void(std::size_t worker, io::loop& loop)> on_worker_stop;
 };
 
 // Counts since start, summed over the workers.

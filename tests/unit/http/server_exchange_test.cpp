@@ -65,6 +65,48 @@ TEST(HttpServerExchange, FieldsThatCouldSplitOrReframeTheResponseAreRefused) {
     EXPECT_EQ(r[0].body, "ok");
 }
 
+// Everything the server sends within `wait` (until it closes, resets or goes quiet).
+std::string read_all(raw_client& c, std::chrono::milliseconds wait = 1s) {
+    std::string out;
+    for (;;) {
+        pollfd p{c.fd(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return out;
+        char buffer[4096];
+        const auto n = ::recv(c.fd(), buffer, sizeof buffer, 0);
+        if (n <= 0) return out;
+        out.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+TEST(HttpServerExchange, AResponseToHeadKeepsItsLengthAndTheConnection) {
+    running_server rs([](exchange& ex) -> io::task<void> {
+        if (!ex.start(200, {}, 5)) co_return;
+        if (ex.request().method != "HEAD") co_await ex.write("hello");
+        ex.end();
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n" + get()));
+    const auto bytes = read_all(c, 300ms);
+    EXPECT_NE(bytes.find("Content-Length: 5\r\n"), std::string::npos) << bytes;
+    // The HEAD response has no body and the connection goes on to answer the GET.
+    EXPECT_TRUE(bytes.ends_with("\r\n\r\nhello")) << bytes;
+    EXPECT_EQ(bytes.find("HTTP/1.1 200", 1) != std::string::npos, true) << bytes;
+}
+
+TEST(HttpServerExchange, AnAbortedChunkedResponseIsNeverEnded) {
+    running_server rs([](exchange& ex) -> io::task<void> {
+        if (!ex.start(200, {}, std::nullopt)) co_return;
+        (void)co_await ex.write("part");
+        ex.abort();
+        EXPECT_FALSE(co_await ex.write("more"));
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send(get()));
+    const auto bytes = read_all(c);
+    // What was buffered may be dropped by the reset; what matters is that no end came.
+    EXPECT_EQ(bytes.find("0\r\n\r\n"), std::string::npos) << "a cut-off body ended as whole";
+}
+
 TEST(HttpServerExchange, TheHandlerSeesThePeerAndLocalAddresses) {
     static const prepared_response ok(200, {}, "ok");
     std::string peer, local;

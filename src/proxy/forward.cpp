@@ -1,0 +1,445 @@
+// The proxy's handler: one downstream request relayed to a server the balancer picks, body
+// streamed both ways with backpressure, errors answered with short clear responses.
+#include "forward.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <charconv>
+
+#include "waitless/http/error.hpp"
+#include "waitless/net/error.hpp"
+#include "waitless/pool/error.hpp"
+
+namespace waitless::proxy::detail {
+namespace {
+
+bool is_token_listed(std::string_view list, std::string_view name) {
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        auto token = list.substr(0, comma);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+            token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+            token.remove_suffix(1);
+        if (http::iequals(token, name)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+bool starts_with_ci(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() && http::iequals(text.substr(0, prefix.size()), prefix);
+}
+
+constexpr http::header_field text_plain[] = {{"Content-Type", "text/plain"}};
+
+// A short clear answer of the proxy's own.
+io::task<void> reply(http::exchange& ex, int status, std::string_view body,
+                     std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
+    if (ex.responded()) {
+        ex.abort();
+        co_return;
+    }
+    std::string seconds;
+    std::array<http::header_field, 2> fields{text_plain[0]};
+    std::size_t count = 1;
+    if (retry_after) {
+        const auto s =
+            std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(*retry_after).count());
+        seconds = std::to_string(s);
+        fields[count++] = {"Retry-After", seconds};
+    }
+    if (!ex.start(status, std::span(fields.data(), count), body.size())) co_return;
+    if (!co_await ex.write(body)) co_return;
+    ex.end();
+}
+
+std::optional<std::uint64_t> response_length(const http::client_response& head) {
+    if (head.find("transfer-encoding")) return std::nullopt;
+    const auto text = head.find("content-length");
+    if (!text) return std::nullopt;
+    std::uint64_t n = 0;
+    const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc() || p != text->data() + text->size()) return std::nullopt;
+    return n;
+}
+
+std::string client_address(const http::exchange& ex) {
+    const auto& peer = ex.peer();
+    if (!peer) return {};
+    const auto a = peer->address.unmapped();
+    if (a.family != AF_INET) return a.to_string();
+    // inet_ntop formats IPv4 with sprintf: this runs for every request.
+    std::string out;
+    out.reserve(15);
+    for (int i = 0; i < 4; ++i) {
+        if (i > 0) out.push_back('.');
+        char digits[3];
+        const auto [end, ec] = std::to_chars(digits, digits + 3, a.bytes[i]);
+        out.append(digits, end);
+    }
+    return out;
+}
+
+// What the body source saw of the downstream body.
+struct body_state {
+    std::uint64_t bytes = 0;
+    bool too_large = false;
+    bool failed = false;
+};
+
+}  // namespace
+
+http::client_options client_options_for(const options& o) {
+    http::client_options co;
+    co.max_connections_per_origin = o.max_connections_per_upstream;
+    co.connect.timeout = o.upstream_connect_timeout;
+    co.connect.source_addresses = o.source_addresses;
+    co.response_header_timeout = o.upstream_header_timeout;
+    co.request_timeout = o.total_timeout;
+    co.idle_timeout = o.upstream_idle_timeout;
+    co.keep_alive_margin = o.upstream_keep_alive_margin;
+    co.max_uses = o.upstream_max_uses;
+    co.max_lifetime = o.upstream_max_lifetime;
+    co.acquire_timeout = o.upstream_connect_timeout + std::chrono::seconds(5);
+    return co;
+}
+
+worker_state::worker_state(const shared_config& c, io::loop& l, worker_counters& k,
+                           std::size_t index)
+    : config(c),
+      event_loop(l),
+      counters(k),
+      client(l, client_options_for(c.o)),
+      servers(c.o.upstreams, c.o.balance, c.o.health, index * 0x9e3779b97f4a7c15ULL + 1),
+      budget(c.o.retry_budget_ratio) {}
+
+void worker_state::publish() {
+    const auto s = client.stats();
+    std::uint64_t connects = 0;
+    for (const auto& u : config.o.upstreams) {
+        if (auto p = client.pool_stats(u.authority())) connects += p->created;
+    }
+    counters.upstream_connects.set(connects);
+    counters.upstream_requests.set(s.requests);
+    counters.upstream_reused.set(s.reused);
+    counters.upstream_retries.set(s.retries);
+    counters.upstream_stale.set(s.stale);
+    counters.upstream_closed_time_wait_here.set(s.closed_time_wait_here);
+    counters.upstream_closed_time_wait_peer.set(s.closed_time_wait_peer);
+    counters.upstream_closed_reset.set(s.closed_reset);
+    counters.ejections.set(servers.ejections());
+}
+
+std::string_view origin_target(const http::message_head& head) {
+    if (head.form != http::target_form::absolute) return head.target;
+    auto t = head.target;
+    const auto scheme = t.find("://");
+    if (scheme != std::string_view::npos) t.remove_prefix(scheme + 3);
+    const auto path = t.find_first_of("/?");
+    if (path == std::string_view::npos) return "/";
+    t.remove_prefix(path);
+    return t;  // "?q" alone is completed with "/" by the caller
+}
+
+bool hop_by_hop(std::string_view name, std::span<const http::header_field> all) {
+    static constexpr std::string_view fixed[] = {
+        "connection",        "keep-alive",      "te", "trailer", "upgrade", "content-length",
+        "transfer-encoding", "proxy-connection"};
+    for (auto f : fixed) {
+        if (http::iequals(name, f)) return true;
+    }
+    if (starts_with_ci(name, "proxy-")) return true;
+    for (const auto& f : all) {
+        if (http::iequals(f.name, "connection") && is_token_listed(f.value, name)) return true;
+    }
+    return false;
+}
+
+void build_request_fields(const http::message_head& head, std::string_view client, const options& o,
+                          request_fields& out) {
+    out.fields.clear();
+    out.fields.reserve(head.headers.size() + 4);  // one allocation, not one per doubling
+    out.x_forwarded_for.clear();
+    out.forwarded.clear();
+    out.host.clear();
+    const bool absolute = head.form == http::target_form::absolute && !head.authority.empty();
+    // The joined values first: the views taken below must not move.
+    for (const auto& f : head.headers) {
+        if (o.x_forwarded_for && http::iequals(f.name, "x-forwarded-for")) {
+            if (!out.x_forwarded_for.empty()) out.x_forwarded_for += ", ";
+            out.x_forwarded_for += f.value;
+        } else if (o.forwarded && http::iequals(f.name, "forwarded")) {
+            if (!out.forwarded.empty()) out.forwarded += ", ";
+            out.forwarded += f.value;
+        }
+    }
+    if (o.x_forwarded_for && !client.empty()) {
+        if (!out.x_forwarded_for.empty()) out.x_forwarded_for += ", ";
+        out.x_forwarded_for += client;
+    }
+    if (o.forwarded) {
+        if (!out.forwarded.empty()) out.forwarded += ", ";
+        if (client.empty()) {
+            out.forwarded += "for=unknown";
+        } else if (client.find(':') != std::string_view::npos) {
+            out.forwarded += "for=\"[";
+            out.forwarded += client;
+            out.forwarded += "]\"";
+        } else {
+            out.forwarded += "for=";
+            out.forwarded += client;
+        }
+        out.forwarded += ";proto=http";
+    }
+    if (absolute) out.host = std::string(head.authority);
+
+    for (const auto& f : head.headers) {
+        if (hop_by_hop(f.name, head.headers) || http::iequals(f.name, "expect")) continue;
+        if (o.x_forwarded_for && http::iequals(f.name, "x-forwarded-for")) continue;
+        if (o.x_forwarded_proto && http::iequals(f.name, "x-forwarded-proto")) continue;
+        if (o.forwarded && http::iequals(f.name, "forwarded")) continue;
+        if (absolute && http::iequals(f.name, "host")) continue;
+        out.fields.push_back(f);
+    }
+    if (absolute) out.fields.push_back({"Host", out.host});
+    if (o.x_forwarded_for && !out.x_forwarded_for.empty())
+        out.fields.push_back({"X-Forwarded-For", out.x_forwarded_for});
+    if (o.x_forwarded_proto) out.fields.push_back({"X-Forwarded-Proto", "http"});
+    if (o.forwarded) out.fields.push_back({"Forwarded", out.forwarded});
+}
+
+void build_response_fields(std::span<const http::header_field> response,
+                           std::vector<http::header_field>& out) {
+    out.clear();
+    out.reserve(response.size());
+    for (const auto& f : response) {
+        if (hop_by_hop(f.name, response) || http::iequals(f.name, "date")) continue;
+        out.push_back(f);
+    }
+}
+
+failure_kind classify(std::error_code ec) {
+    if (ec == std::errc::connection_refused || ec == std::errc::host_unreachable ||
+        ec == std::errc::network_unreachable || ec == std::errc::address_not_available ||
+        ec == net::errc::connect_timeout || ec == pool::errc::create_failed ||
+        ec == pool::errc::create_timeout || ec == http::client_errc::resolve_failed) {
+        return failure_kind::connect;
+    }
+    if (ec == http::client_errc::response_header_timeout ||
+        ec == http::client_errc::request_timeout) {
+        return failure_kind::timeout;
+    }
+    if (ec == pool::errc::timeout || ec == pool::errc::too_many_waiters ||
+        ec == pool::errc::draining) {
+        return failure_kind::unavailable;
+    }
+    return failure_kind::bad_gateway;
+}
+
+bool lost_before_response(std::error_code ec) {
+    return ec == http::client_errc::peer_closed_before_response ||
+           ec == std::errc::connection_reset || ec == std::errc::broken_pipe ||
+           ec == std::errc::connection_aborted;
+}
+
+bool replayable(const http::message_head& head) {
+    if (head.framing != http::body_framing::none) return false;
+    for (std::string_view m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}) {
+        if (head.method == m) return true;
+    }
+    return false;
+}
+
+io::task<void> forward(worker_state& w, http::exchange& ex) {
+    const auto& o = w.config.o;
+    const auto& head = ex.request();
+    auto& k = w.counters;
+    k.requests.add();
+    w.publish_now_and_then();
+    const auto now = clock::now();
+    w.budget.on_request(now);
+
+    if (head.form == http::target_form::authority || head.method == "CONNECT") {
+        co_await reply(ex, 501, "CONNECT is not supported by this proxy\n");
+        co_return;
+    }
+    if (head.form == http::target_form::asterisk) {
+        co_await reply(ex, 501, "OPTIONS * is not supported by this proxy\n");
+        co_return;
+    }
+    if (o.max_body_size > 0 && head.framing == http::body_framing::content_length &&
+        head.content_length > o.max_body_size) {
+        k.too_large.add();
+        co_await reply(ex, 413, "request body too large\n");
+        co_return;
+    }
+
+    // The upstream request: views into the downstream head, valid while this handler runs.
+    const std::string client = client_address(ex);
+    request_fields fields;
+    build_request_fields(head, client, o, fields);
+    std::string_view target = origin_target(head);
+    const bool query_only = target.starts_with('?');
+
+    body_state body;
+    http::client_request request;
+    request.method = head.method;
+    request.headers = fields.fields;
+    if (head.framing == http::body_framing::content_length ||
+        head.framing == http::body_framing::chunked) {
+        http::body_source source;
+        if (head.framing == http::body_framing::content_length) source.length = head.content_length;
+        source.pull = [&ex, &body, max = o.max_body_size]() -> io::task<result<std::string_view>> {
+            auto piece = co_await ex.read_body();
+            if (!piece) {
+                body.failed = true;
+                co_return std::unexpected(piece.error());
+            }
+            body.bytes += piece->size();
+            if (max > 0 && body.bytes > max) {
+                body.too_large = true;
+                co_return std::unexpected(std::make_error_code(std::errc::message_size));
+            }
+            co_return *piece;
+        };
+        request.source = std::move(source);
+    }
+
+    // A client that goes away ends the upstream exchange: its pending wait ends, and the
+    // connection, half used, is reset rather than pooled.
+    http::cancel_handle cancel;
+    request.cancel = &cancel;
+    ex.on_cancel([&cancel] { cancel.cancel(); });
+
+    std::string_view hash_key;
+    if (o.balance.kind == balance_kind::hash_header) {
+        hash_key = head.find(o.balance.header).value_or(std::string_view{});
+    } else if (o.balance.kind == balance_kind::hash_client) {
+        hash_key = client;
+    }
+
+    std::array<std::size_t, 8> tried{};
+    std::size_t attempts = 0;
+    bool lost_on_last = false;  // the last attempt's connection was lost before a response
+    std::string url;
+    for (;;) {
+        const auto at = clock::now();
+        const auto picked =
+            w.servers.pick(at, hash_key, std::span<const std::size_t>(tried.data(), attempts));
+        if (!picked && lost_on_last) {
+            k.bad_gateway.add();  // the last server tried failed, and none is left to try
+            co_await reply(ex, 502, "bad gateway: the upstream server failed\n");
+            co_return;
+        }
+        if (!picked) {
+            k.unavailable.add();
+            co_await reply(ex, 503, "no upstream server is available\n",
+                           std::max(w.servers.retry_after(at), std::chrono::milliseconds(1000)));
+            co_return;
+        }
+        const std::size_t server = *picked;
+        url = w.config.origins[server];
+        if (query_only) url += '/';
+        url += target;
+        request.url = url;
+
+        w.servers.started(server);
+        auto stream = co_await w.client.stream(request);
+        w.servers.finished(server);
+        if (!stream) {
+            if (ex.cancelled()) {
+                k.client_gone.add();
+                co_return;
+            }
+            const auto kind = classify(stream.error());
+            if (body.too_large) {
+                k.too_large.add();
+                co_await reply(ex, 413, "request body too large\n");
+                co_return;
+            }
+            if (body.failed) co_return;  // the server answers the client's own error
+            if (kind == failure_kind::connect) {
+                w.servers.report_failure(server, clock::now());
+                // Nothing reached a backend, so trying another server adds load to none:
+                // each server at most once per request, without charging the retry budget.
+                // When none is left, the pick above answers 503.
+                if (body.bytes == 0 && attempts + 1 < tried.size()) {
+                    lost_on_last = false;
+                    tried[attempts++] = server;
+                    k.failovers.add();
+                    continue;
+                }
+                k.unavailable.add();
+                co_await reply(
+                    ex, 503, "cannot connect to an upstream server\n",
+                    std::max(w.servers.retry_after(clock::now()), std::chrono::milliseconds(1000)));
+                co_return;
+            }
+            // The client's own retry covers a reused connection's idle-close race; this one
+            // covers a fresh connection lost under us (a backend that died): another server.
+            if (kind == failure_kind::bad_gateway && lost_before_response(stream.error()) &&
+                replayable(head) && attempts + 1 < tried.size() &&
+                attempts + 1 < w.servers.servers().size() && w.budget.try_spend(clock::now())) {
+                w.servers.report_failure(server, clock::now());
+                lost_on_last = true;
+                tried[attempts++] = server;
+                k.failovers.add();
+                continue;
+            }
+            if (kind == failure_kind::timeout) {
+                k.gateway_timeouts.add();
+                co_await reply(ex, 504, "upstream server timed out\n");
+                co_return;
+            }
+            if (kind == failure_kind::unavailable) {
+                k.unavailable.add();
+                co_await reply(ex, 503, "upstream connections are all busy\n",
+                               std::chrono::milliseconds(1000));
+                co_return;
+            }
+            k.bad_gateway.add();
+            co_await reply(ex, 502, "bad gateway: the upstream server failed\n");
+            co_return;
+        }
+        if (ex.cancelled()) {
+            k.client_gone.add();
+            co_return;  // dropping the stream resets its connection
+        }
+
+        const auto& response = stream->head();
+        if (response.status >= 500) {
+            w.servers.report_failure(server, clock::now());
+        } else {
+            w.servers.report_success(server);
+        }
+        std::vector<http::header_field> out_fields;
+        build_response_fields(response.headers(), out_fields);
+        if (!ex.start(response.status, out_fields, response_length(response))) {
+            k.bad_gateway.add();
+            co_await reply(ex, 502, "bad gateway: the upstream response cannot be relayed\n");
+            co_return;
+        }
+        k.responses_relayed.add();
+        for (;;) {
+            auto piece = co_await stream->next();
+            if (!piece && ex.cancelled()) {
+                k.client_gone.add();
+                co_return;
+            }
+            if (!piece) {
+                k.cut_short.add();
+                ex.abort();
+                co_return;
+            }
+            if (piece->empty()) break;
+            if (!co_await ex.write(*piece)) co_return;  // the client left: the stream resets
+        }
+        ex.end();
+        co_return;
+    }
+}
+
+}  // namespace waitless::proxy::detail
