@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     app.fallthrough(false);
 
     const std::vector<command> commands = {add_stat(app), add_doctor(app), add_serve(app),
-                                           add_proxy(app)};
+                                           add_proxy(app), add_bench(app)};
 
     // CLI11 reports a mistyped command or a stray top-level flag as "a subcommand is
     // required"; name the word the user typed instead.
@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
         const bool top_level_flag = first == "--help" || first == "-h" || first == "--version";
         if (!known && !top_level_flag) {
             std::fprintf(
-                stderr, "waitless: error: unknown %s '%s' (commands: stat, doctor, serve, proxy)\n",
+                stderr,
+                "waitless: error: unknown %s '%s' (commands: stat, doctor, serve, proxy, bench)\n",
                 first.starts_with('-') ? "option" : "command", first.c_str());
             return exit_could_not_run;
         }

@@ -120,16 +120,6 @@ void connection::cancel_exchange() {
 
 void connection::on_hangup(void* self) { static_cast<connection*>(self)->cancel_exchange(); }
 
-io::task<bool> connection::wait_ready(bool for_write, timeout_kind kind) {
-    auto& hook = for_write ? write_deadline_ : read_deadline_;
-    owner_.watch(hook, kind);
-    const auto ec = co_await watch_.wait(for_write);
-    // A head, an idle wait and a close wait keep their deadline across waits (see
-    // worker::watch); a body read or a write has its own each time.
-    if (kind == timeout_kind::io) hook.unlink();
-    co_return !ec && interrupt_ == interrupt::none;
-}
-
 std::optional<connection::read_status> connection::read_now() {
     const int fd = socket_.native_handle();
     for (;;) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "http/server_worker.hpp"
 #include "waitless/http/exchange.hpp"
@@ -80,7 +81,30 @@ class connection {
     bool flush_now();
     // Writes until at most `keep` bytes are left buffered, waiting for the client as needed.
     io::task<bool> flush(std::size_t keep = 0);
-    io::task<bool> wait_ready(bool for_write, timeout_kind kind);
+    // co_await wait_ready(...): true when the socket is ready, false when a timeout, shutdown
+    // or failure ended the wait. An awaiter, not a task: no frame for the most common wait.
+    auto wait_ready(bool for_write, timeout_kind kind) {
+        struct awaiter {
+            connection& c;
+            io::deadline_hook& hook;
+            timeout_kind kind;
+            decltype(std::declval<io::fd_watch&>().wait(false)) inner;
+            bool await_ready() {
+                c.owner_.watch(hook, kind);
+                return inner.await_ready();
+            }
+            void await_suspend(std::coroutine_handle<> h) { inner.await_suspend(h); }
+            bool await_resume() {
+                const auto ec = inner.await_resume();
+                // A head, an idle wait and a close wait keep their deadline across waits (see
+                // worker::watch); a body read or a write has its own each time.
+                if (kind == timeout_kind::io) hook.unlink();
+                return !ec && c.interrupt_ == interrupt::none;
+            }
+        };
+        return awaiter{*this, for_write ? write_deadline_ : read_deadline_, kind,
+                       watch_.wait(for_write)};
+    }
     // Waits while another coroutine of this connection (reader or writer) flushes.
     auto flush_turn() {
         struct awaiter {

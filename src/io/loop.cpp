@@ -124,7 +124,9 @@ void loop::run_ready() {
 int loop::wait_timeout_ms() const {
     if (!ready_.empty() || stopped_) return 0;
     if (timers_.empty()) return -1;
-    const auto left = timers_.next() - clock::now();
+    // From the turn's clock, read after the last epoll_wait: a deadline may be met a few
+    // microseconds late, never early, and a turn costs one clock read.
+    const auto left = timers_.next() - now_;
     if (left <= clock::duration::zero()) return 0;
     // Rounded up: waking before the deadline would only mean another wait.
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();

@@ -45,13 +45,7 @@ result<void> finish_connect(int fd, const std::optional<clock::time_point>& dead
         if (ready == 0) return std::unexpected(make_error_code(errc::connect_timeout));
         break;
     }
-    int error = 0;
-    socklen_t length = sizeof error;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
-        return std::unexpected(last_system_error());
-    }
-    if (error != 0) return std::unexpected(std::error_code(error, std::system_category()));
-    return {};
+    return connect_error(fd);
 }
 
 }  // namespace

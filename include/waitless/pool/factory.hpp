@@ -40,4 +40,26 @@ struct function_factory {
     }
 };
 
+namespace detail {
+
+// A throwing factory must not take a worker thread (and the process) down with it: a validate
+// that throws says "not valid", a destroy that throws is done.
+template <class Factory, class T>
+bool validate_quietly(Factory& factory, T& resource) noexcept {
+    try {
+        return static_cast<bool>(factory.validate(resource));
+    } catch (...) {
+        return false;
+    }
+}
+template <class Factory, class T>
+void destroy_quietly(Factory& factory, T& resource) noexcept {
+    try {
+        factory.destroy(resource);
+    } catch (...) {
+    }
+}
+
+}  // namespace detail
+
 }  // namespace waitless::pool

@@ -64,8 +64,8 @@ class balancer {
     void started(std::size_t server);
     void finished(std::size_t server);
 
-    // Passive health. A success resets the server's failure count (and its ejection streak
-    // once it has served while not ejected).
+    // Passive health. A success resets the server's failure count and its ejection streak (a
+    // server that fails again right after it comes back is ejected twice as long).
     void report_success(std::size_t server);
     void report_failure(std::size_t server, clock::time_point now);  // connect failure or 5xx
 

@@ -249,6 +249,27 @@ TEST(HttpServerExchange, TheDrainTimeoutEndsAWaitingHandlerAndWaitReturns) {
     EXPECT_LT(std::chrono::steady_clock::now() - since, 3s);
 }
 
+TEST(HttpServerExchange, AConnectionWhoseBufferCannotBeHadIsRefusedAndCounted) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "sanitizers abort on an impossible allocation instead of throwing bad_alloc";
+#else
+    // A read buffer no machine has: every connection's allocation fails. Each is refused and
+    // counted, and the worker goes on (it still accepts, and stops cleanly).
+    server_options o;
+    o.read_buffer = std::size_t{1} << 46;
+    running_server rs([](exchange&) -> io::task<void> { co_return; }, o);
+    for (int i = 0; i < 3; ++i) {
+        raw_client c(rs.port);
+        ASSERT_TRUE(c.connected());
+        EXPECT_NE(c.next_event(2s), -ETIMEDOUT);  // closed at once, not left hanging
+    }
+    rs.s.stop();
+    rs.s.wait();
+    EXPECT_EQ(rs.s.stats().connections_refused, 3u);
+    EXPECT_EQ(rs.s.stats().connections_accepted, 0u);
+#endif
+}
+
 TEST(HttpServerExchange, AFailedStartLeavesNoSocketFileBehind) {
     auto taken = net::listen(net::endpoint::loopback_v4());
     ASSERT_TRUE(taken);

@@ -17,6 +17,7 @@
 #include "waitless/io/loop.hpp"
 #include "waitless/io/task.hpp"
 #include "waitless/pool/detail/core.hpp"
+#include "waitless/pool/factory.hpp"
 #include "waitless/pool/lease.hpp"
 
 namespace waitless::pool {
@@ -195,19 +196,8 @@ class loop_state final : public lease_owner<T>,
             co_return std::unexpected(make_error_code(errc::create_failed));
         }
     }
-    bool call_validate(T& r) noexcept {
-        try {
-            return static_cast<bool>(factory_.validate(r));
-        } catch (...) {
-            return false;
-        }
-    }
-    void call_destroy(T& r) noexcept {
-        try {
-            factory_.destroy(r);
-        } catch (...) {
-        }
-    }
+    bool call_validate(T& r) noexcept { return validate_quietly(factory_, r); }
+    void call_destroy(T& r) noexcept { destroy_quietly(factory_, r); }
 
     time_point idle_deadline(const slot<T>& s) const {
         time_point at = s.expires_at;

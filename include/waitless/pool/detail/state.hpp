@@ -317,19 +317,8 @@ class state final : public lease_owner<T>, public std::enable_shared_from_this<s
             return std::unexpected(make_error_code(errc::create_failed));
         }
     }
-    bool call_validate(T& r) noexcept {
-        try {
-            return static_cast<bool>(factory_.validate(r));
-        } catch (...) {
-            return false;
-        }
-    }
-    void call_destroy(T& r) noexcept {
-        try {
-            factory_.destroy(r);
-        } catch (...) {
-        }
-    }
+    bool call_validate(T& r) noexcept { return validate_quietly(factory_, r); }
+    void call_destroy(T& r) noexcept { destroy_quietly(factory_, r); }
 
     const options opt_;
     Factory factory_;
