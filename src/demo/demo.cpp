@@ -19,10 +19,11 @@ using policy = http::server_close_policy;
 std::vector<scenario_spec> loopback_specs() {
     return {
         {"short", "short connections straight to the backend",
-         "A new connection per request, the client closing first: each request leaves a "
-         "TIME_WAIT on the client for 60 s, holding an ephemeral port towards the backend (this "
-         "backend is `graceful`, which lets the client's FIN stand; the default `auto` would "
-         "reset it).",
+         "A new connection per request, the client closing first: each leaves a TIME_WAIT on the "
+         "client, holding an ephemeral port towards the backend for 60 s, and connect() slows "
+         "as they fill (this backend is `graceful`, which lets the client's FIN stand; the "
+         "default `auto` would reset it; loopback's tcp_tw_reuse=2 takes over those older than "
+         "1 s, so fewer remain than connections were made).",
          mode::short_lived, policy::graceful},
         {"keepalive", "keep-alive: one connection per user",
          "One long connection per user carries every request: no connect() per request, no "

@@ -67,8 +67,9 @@ nlohmann::ordered_json scenario_json(const scenario_result& s) {
 std::string render_text(const outcome& o) {
     std::string out;
     out += fmt::format(
-        "waitless demo: {} s per scenario, {} connections, on loopback; TW = TIME_WAIT created "
-        "by the scenario (client side, server side); connect p99 in ms\n\n",
+        "waitless demo: {} s per scenario, {} connections, on loopback, fresh ports for each "
+        "scenario.\nTW client / TW server: TIME_WAIT the scenario created and left, on each side "
+        "(the census before and after); connect p99 in ms.\n\n",
         static_cast<double>(o.setup.per_scenario.count()) / 1000.0, o.setup.connections);
     table(out, o.scenarios);
     out += "\nlessons:\n";
