@@ -27,8 +27,9 @@ struct command {
 command add_stat(CLI::App& parent);
 command add_doctor(CLI::App& parent);
 command add_serve(CLI::App& parent);
-command add_bench(CLI::App& parent);
 command add_proxy(CLI::App& parent);
+command add_bench(CLI::App& parent);
+command add_demo(CLI::App& parent);
 
 // Enters the network namespace named by --netns, when one was given; throws usage_error.
 void enter_netns_or_throw(const std::string& name);

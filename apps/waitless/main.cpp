@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough(false);
 
-    const std::vector<command> commands = {add_stat(app), add_doctor(app), add_serve(app),
-                                           add_proxy(app), add_bench(app)};
+    const std::vector<command> commands = {add_stat(app),  add_doctor(app), add_serve(app),
+                                           add_proxy(app), add_bench(app),  add_demo(app)};
 
     // CLI11 reports a mistyped command or a stray top-level flag as "a subcommand is
     // required"; name the word the user typed instead.
@@ -39,10 +39,10 @@ int main(int argc, char** argv) {
             commands, [&](const command& c) { return c.cli->check_name(first); });
         const bool top_level_flag = first == "--help" || first == "-h" || first == "--version";
         if (!known && !top_level_flag) {
-            std::fprintf(
-                stderr,
-                "waitless: error: unknown %s '%s' (commands: stat, doctor, serve, proxy, bench)\n",
-                first.starts_with('-') ? "option" : "command", first.c_str());
+            std::fprintf(stderr,
+                         "waitless: error: unknown %s '%s' (commands: stat, doctor, serve, proxy, "
+                         "bench, demo)\n",
+                         first.starts_with('-') ? "option" : "command", first.c_str());
             return exit_could_not_run;
         }
     }
