@@ -335,8 +335,11 @@ io::task<void> connection::handle_exchange() {
     }
     if (!response_.ended) {
         // A length promised and not met, or a body that failed under the handler: ending it
-        // would pass a cut-off response as whole. Only a handler that just forgot gets end().
-        if (threw || body_error_ || (!response_.chunked && !response_.until_close)) {
+        // would pass a cut-off response as whole. Only a handler that just forgot gets end():
+        // a chunked one, or one whose length was met.
+        const bool length_short = !response_.chunked && !response_.until_close &&
+                                  !response_.head_only && response_.remaining > 0;
+        if (threw || body_error_ || length_short) {
             broken_ = true;
             co_return;
         }

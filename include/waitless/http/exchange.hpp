@@ -67,6 +67,8 @@ class exchange {
     // Called once, on the worker's thread, if the client goes away (its FIN or an RST arrives
     // while the handler is not reading) or the drain timeout cuts the connection, while this
     // exchange runs: the handler should then end whatever it waits for (a timer, an upstream).
+    // As in nginx (proxy_ignore_client_abort off), a client that half-closes after its request
+    // is taken as gone: TCP does not tell a half-close from a close.
     // Must not destroy anything the handler's coroutine still uses; resume nothing inline.
     void on_cancel(std::function<void()> hook);
     // Whether the client went away or the connection was cut while the handler ran.

@@ -236,6 +236,18 @@ TEST(HttpServerExchange, AClientThatResetsCancelsTheHandler) {
     EXPECT_EQ(rs.s.stats().connections_open, 0u);
 }
 
+TEST(HttpServerExchange, AResponseWhoseLengthIsMetNeedsNoEnd) {
+    running_server rs([](exchange& ex) -> io::task<void> {
+        (void)ex.start(200, {}, 2);
+        co_await ex.write("ok");  // every promised byte: complete without end()
+    });
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send(get() + get()));
+    const auto r = c.read_responses(2);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[1].body, "ok");
+}
+
 TEST(HttpServerExchange, TheDrainTimeoutEndsAWaitingHandlerAndWaitReturns) {
     server_options o;
     o.drain_timeout = 200ms;
