@@ -165,6 +165,51 @@ TEST(DemoCli, HtmlReportHasTheChartsAndTable) {
     EXPECT_EQ(page.find("src="), std::string::npos);  // no external assets
 }
 
+// Debian's Chromium, headless, as the machine's notes say to start it (no network chatter).
+std::string chromium(const std::string& profile, const std::string& what) {
+    return "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+           "--no-first-run --disable-background-networking --disable-component-update "
+           "--disable-sync --hide-scrollbars --window-size=1200,1600 --user-data-dir=" +
+           profile + " " + what;
+}
+
+std::size_t file_size(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    return in ? static_cast<std::size_t>(in.tellg()) : 0;
+}
+
+// The report opened in a real browser: the charts are in the rendered DOM and the page is not
+// blank (its screenshot compresses to far more than an empty page's).
+TEST(DemoCli, HtmlReportRendersInHeadlessChromium) {
+    if (run_shell("command -v chromium").exit_code != 0) GTEST_SKIP() << "needs chromium";
+    const std::string base = "/tmp/waitless-demo-chromium-" + std::to_string(::getpid());
+    const std::string page = base + ".html", blank = base + "-blank.html";
+    const auto run = run_shell(waitless_binary() +
+                               " demo --seconds 0.2 -q --no-exhaustion --no-doctor --html " + page);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    { std::ofstream(blank) << "<!DOCTYPE html><html><body></body></html>"; }
+    const auto dom = run_shell(chromium(base + "-profile", "--dump-dom file://" + page));
+    ASSERT_EQ(dom.exit_code, 0) << dom.err;
+    std::size_t charts = 0;
+    for (auto at = dom.out.find("<svg"); at != std::string::npos;
+         at = dom.out.find("<svg", at + 1)) {
+        ++charts;
+    }
+    EXPECT_GE(charts, 3u) << "SVG charts in the rendered page";
+    EXPECT_NE(dom.out.find("<rect"), std::string::npos) << "bars in the charts";
+    EXPECT_NE(dom.out.find("close-auto-reset"), std::string::npos);
+    const auto shot =
+        run_shell(chromium(base + "-profile", "--screenshot=" + base + ".png file://" + page));
+    ASSERT_EQ(shot.exit_code, 0) << shot.err;
+    const auto empty = run_shell(
+        chromium(base + "-profile", "--screenshot=" + base + "-blank.png file://" + blank));
+    ASSERT_EQ(empty.exit_code, 0) << empty.err;
+    const auto drawn = file_size(base + ".png"), nothing = file_size(base + "-blank.png");
+    EXPECT_GT(nothing, 0u);
+    EXPECT_GT(drawn, 4 * nothing) << "the report's screenshot looks as empty as a blank page";
+    run_shell("rm -rf " + base + "*");
+}
+
 void expect_one_line_error(const std::string& arguments, const std::string& mentions) {
     auto run = run_shell(waitless_binary() + " " + arguments);
     EXPECT_EQ(run.exit_code, 3) << arguments << "\n" << run.err;
