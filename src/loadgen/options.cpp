@@ -68,8 +68,11 @@ result<target> parse_target(std::string_view url) {
     const auto slash = rest.find_first_of("/?");
     auto authority = rest.substr(0, slash);
     if (slash != std::string_view::npos) {
-        t.path = std::string(rest.substr(slash));
-        if (t.path.front() == '?') t.path.insert(0, "/");
+        // "?q" alone means "/?q". (Built by appending: g++ 12 warns falsely (-Wrestrict) on
+        // an insert at the front.)
+        t.path.clear();
+        if (rest[slash] == '?') t.path.push_back('/');
+        t.path.append(rest.substr(slash));
     }
     if (t.path.find_first_of(" \t\r\n#") != std::string::npos) return fail(errc::bad_url);
     std::string_view port_text;
