@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "waitless/core/cpus.hpp"
 #include "waitless/loadgen/loadgen.hpp"
 #include "waitless/loadgen/render.hpp"
 
@@ -47,7 +48,7 @@ loadgen::config make_config(const bench_flags& f) {
     }
     c.how = or_usage_error(loadgen::parse_mode(f.mode), "--mode", f.mode);
     c.connections = f.connections;
-    const auto cpus = std::max(1U, std::thread::hardware_concurrency());
+    const auto cpus = core::usable_cpus();
     c.workers = std::min<std::size_t>(f.workers > 0 ? f.workers : cpus, c.connections);
     if (f.requests > 0) c.requests = f.requests;
     if (!f.duration.empty()) {

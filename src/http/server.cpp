@@ -3,7 +3,6 @@
 #include "waitless/http/server.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "http/server_worker.hpp"
+#include "waitless/core/cpus.hpp"
 #include "waitless/net/listen.hpp"
 
 namespace waitless::http {
@@ -19,16 +19,6 @@ namespace {
 
 std::unexpected<std::error_code> malformed() {
     return std::unexpected(make_error_code(core::errc::malformed_input));
-}
-
-std::size_t usable_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-        const int n = CPU_COUNT(&set);
-        if (n > 0) return static_cast<std::size_t>(n);
-    }
-    return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
@@ -82,7 +72,7 @@ result<void> server::start() {
     if (options_.listen.empty() || !handler_) {
         return std::unexpected(std::make_error_code(std::errc::invalid_argument));
     }
-    const std::size_t count = options_.workers > 0 ? options_.workers : usable_cpus();
+    const std::size_t count = options_.workers > 0 ? options_.workers : core::usable_cpus();
     // Socket files made so far; a failure further on removes them again.
     std::vector<std::string> files;
     auto fail = [&files](std::error_code ec) -> result<void> {

@@ -2,12 +2,11 @@
 // balancer, counters) on their own thread, and a handler that finds it without a lock.
 #include "waitless/proxy/proxy.hpp"
 
-#include <sched.h>
-
 #include <stdexcept>
 #include <thread>
 
 #include "forward.hpp"
+#include "waitless/core/cpus.hpp"
 
 namespace waitless::proxy {
 namespace detail {
@@ -16,22 +15,12 @@ namespace {
 // The worker this thread runs, if any: a server's worker thread serves that server only.
 thread_local worker_state* this_worker = nullptr;
 
-std::size_t usable_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-        const int n = CPU_COUNT(&set);
-        if (n > 0) return static_cast<std::size_t>(n);
-    }
-    return std::max(1u, std::thread::hardware_concurrency());
-}
-
 }  // namespace
 }  // namespace detail
 
 proxy::proxy(options o) : config_(std::make_shared<detail::shared_config>()) {
     if (o.upstreams.empty()) throw std::invalid_argument("proxy: no upstream server");
-    if (o.server.workers == 0) o.server.workers = detail::usable_cpus();
+    if (o.server.workers == 0) o.server.workers = core::usable_cpus();
     // Bad options throw here, on the caller's thread, not later on a worker's.
     { http::client probe(io::thread_loop(), detail::client_options_for(o)); }
     (void)balancer(o.upstreams, o.balance, o.health);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http_serve_process.hpp"
+#include "support/cli.hpp"
 #include "support/netns.hpp"
 #include "support/process.hpp"
 
@@ -37,15 +38,6 @@ nlohmann::json bench_json(const std::string& arguments, const std::string& prefi
         ADD_FAILURE() << e.what() << "\n" << run.out;
         return {};
     }
-}
-
-void expect_one_line_error(const std::string& arguments, const std::string& mentions) {
-    auto run = run_shell(waitless_binary() + " " + arguments);
-    EXPECT_EQ(run.exit_code, 3) << arguments << "\n" << run.err;
-    EXPECT_TRUE(run.out.empty()) << arguments << "\n" << run.out;
-    EXPECT_TRUE(run.err.starts_with("waitless: error: ")) << arguments << "\n" << run.err;
-    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << arguments << "\n" << run.err;
-    EXPECT_NE(run.err.find(mentions), std::string::npos) << arguments << "\n" << run.err;
 }
 
 TEST(BenchCli, BadFlagsAreOneLineAndExitThree) {

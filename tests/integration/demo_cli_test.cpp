@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/cli.hpp"
 #include "support/process.hpp"
 
 namespace waitless::test {
@@ -208,15 +209,6 @@ TEST(DemoCli, HtmlReportRendersInHeadlessChromium) {
     EXPECT_GT(nothing, 0u);
     EXPECT_GT(drawn, 4 * nothing) << "the report's screenshot looks as empty as a blank page";
     run_shell("rm -rf " + base + "*");
-}
-
-void expect_one_line_error(const std::string& arguments, const std::string& mentions) {
-    auto run = run_shell(waitless_binary() + " " + arguments);
-    EXPECT_EQ(run.exit_code, 3) << arguments << "\n" << run.err;
-    EXPECT_TRUE(run.out.empty()) << arguments << "\n" << run.out;
-    EXPECT_TRUE(run.err.starts_with("waitless: error: ")) << arguments << "\n" << run.err;
-    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << arguments << "\n" << run.err;
-    EXPECT_NE(run.err.find(mentions), std::string::npos) << arguments << "\n" << run.err;
 }
 
 TEST(DemoCli, BadFlagsAreOneLineAndExitThree) {
