@@ -10,6 +10,7 @@
 
 #include "command.hpp"
 #include "duration.hpp"
+#include "listening.hpp"
 
 namespace waitless::app {
 namespace {
@@ -44,25 +45,10 @@ struct proxy_flags {
     bool no_forwarded = false;
 };
 
-http::server_close_policy close_policy_of(const std::string& text) {
-    if (text == "graceful") return http::server_close_policy::graceful;
-    if (text == "abortive") return http::server_close_policy::abortive;
-    if (text == "peer_first") return http::server_close_policy::peer_first;
-    return http::server_close_policy::automatic;
-}
-
 proxy::options options_of(const proxy_flags& flags) {
     proxy::options o;
     auto& so = o.server;
-    for (const auto& text : flags.listen) {
-        auto address = http::listen_address::parse(text);
-        if (!address) {
-            throw usage_error("--listen '" + text +
-                              "': expected IP:PORT, [IPv6]:PORT, localhost:PORT or unix:PATH");
-        }
-        so.listen.push_back(*address);
-    }
-    if (so.listen.empty()) so.listen.push_back(*http::listen_address::parse("127.0.0.1:8080"));
+    apply_listening(flags.listen, flags.close_policy, flags.trusted_peers, so);
     for (const auto& text : flags.upstream) {
         auto servers = proxy::parse_upstreams(text);
         if (!servers) {
@@ -80,13 +66,6 @@ proxy::options options_of(const proxy_flags& flags) {
     }
     o.balance = *balance;
     so.workers = flags.workers;
-    so.close_policy = close_policy_of(flags.close_policy);
-    auto trusted = core::parse_networks(flags.trusted_peers);
-    if (!trusted) {
-        throw usage_error("--trusted-peers '" + flags.trusted_peers +
-                          "': expected CIDR blocks such as 10.0.0.0/8,fd00::/8");
-    }
-    so.trusted_peers = std::move(*trusted);
     std::string_view sources = flags.source;
     while (!sources.empty()) {
         const auto comma = sources.find(',');

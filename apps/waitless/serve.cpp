@@ -8,6 +8,7 @@
 
 #include "command.hpp"
 #include "duration.hpp"
+#include "listening.hpp"
 #include "waitless/http/server.hpp"
 #include "waitless/io/loop.hpp"
 
@@ -93,36 +94,12 @@ http::handler make_handler(std::shared_ptr<const canned> c) {
 
 http::server_options server_options(const serve_flags& flags) {
     http::server_options options;
-    for (const auto& text : flags.listen) {
-        auto address = http::listen_address::parse(text);
-        if (!address) {
-            throw usage_error("--listen '" + text +
-                              "': expected IP:PORT, [IPv6]:PORT, localhost:PORT or unix:PATH");
-        }
-        options.listen.push_back(*address);
-    }
-    if (options.listen.empty())
-        options.listen.push_back(*http::listen_address::parse("127.0.0.1:8080"));
+    apply_listening(flags.listen, flags.close_policy, flags.trusted_peers, options);
     options.workers = flags.workers;
     options.idle_timeout = *parse_duration(flags.idle_timeout);
     options.header_timeout = *parse_duration(flags.header_timeout);
     options.max_requests = flags.max_requests;
     options.max_connections = flags.max_connections;
-    if (flags.close_policy == "graceful") {
-        options.close_policy = http::server_close_policy::graceful;
-    } else if (flags.close_policy == "abortive") {
-        options.close_policy = http::server_close_policy::abortive;
-    } else if (flags.close_policy == "peer_first") {
-        options.close_policy = http::server_close_policy::peer_first;
-    } else {
-        options.close_policy = http::server_close_policy::automatic;
-    }
-    auto trusted = core::parse_networks(flags.trusted_peers);
-    if (!trusted) {
-        throw usage_error("--trusted-peers '" + flags.trusted_peers +
-                          "': expected CIDR blocks such as 10.0.0.0/8,fd00::/8");
-    }
-    options.trusted_peers = std::move(*trusted);
     options.peer_close_wait = std::chrono::milliseconds(flags.peer_close_wait_ms);
     return options;
 }
