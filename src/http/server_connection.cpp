@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <new>
 
 #include "waitless/http/error.hpp"
 #include "waitless/net/close.hpp"
@@ -63,12 +64,15 @@ connection::connection(worker& owner, net::socket socket, std::optional<net::end
       parser_(parser_kind::request, owner.options().limits),
       buffer_(),
       capacity_(std::max(owner.options().read_buffer, owner.options().limits.max_head + 4096)) {
-    buffer_.reset(new char[capacity_]);
+    // A buffer another connection gave back, else a new one (bad_alloc refuses the connection).
+    buffer_ = owner_.take_buffer(capacity_);
+    if (!buffer_) throw std::bad_alloc();
     read_deadline_.item = write_deadline_.item = this;
 }
 
 connection::~connection() {
     disarm();
+    if (buffer_) owner_.give_buffer(std::move(buffer_));  // short connections reuse buffers
     owner_.forget(*this);
 }
 
