@@ -85,6 +85,7 @@ result<void> server::start() {
     std::vector<std::string> addresses;
     net::listen_options lo;
     lo.non_blocking = true;
+    lo.nodelay = true;  // responses are not held back; accepted sockets inherit it
     for (const auto& address : options_.listen) {
         if (address.tcp) {
             lo.reuse_port = true;

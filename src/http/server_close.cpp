@@ -53,26 +53,29 @@ io::task<bool> connection::wait_for_peer_close() {
     }
 }
 
-io::task<void> connection::wait_until_acknowledged() {
+io::task<bool> connection::wait_until_acknowledged() {
     // An RST discards what the client has not acknowledged yet: give the response time to
     // land. On loopback the acknowledgement is usually in before send() returns, so the first
     // look finds nothing in flight. Otherwise look again after 1, 2, 4, ... ms (a bounded
     // number of wake-ups within peer_close_wait), sooner when the client sends something.
+    // What the client still sends is dropped: unread, it goes with the RST.
     const auto give_up = io::clock::now() + owner_.options().peer_close_wait;
     auto pause = std::chrono::microseconds(1000);
     std::size_t discarded = 0;
     for (;;) {
-        char sink[4096];  // what the client still sends is dropped unread
+        const auto unsent = net::unacknowledged(socket_.native_handle());
+        if (!unsent) co_return false;
+        if (*unsent == 0) co_return true;
+        const auto now = io::clock::now();
+        if (interrupt_ == interrupt::forced || now >= give_up) co_return false;
+        // Edge-triggered: read what is there, or its arrival would not wake the wait below.
+        char sink[4096];
         while (discarded < discard_limit) {
             const auto n = ::recv(socket_.native_handle(), sink, sizeof sink, MSG_DONTWAIT);
             if (n <= 0) break;
             discarded += static_cast<std::size_t>(n);
         }
         watch_.readable = false;
-        const auto q = net::queued(socket_.native_handle());
-        if (!q || q->unsent == 0 || interrupt_ == interrupt::forced) co_return;
-        const auto now = io::clock::now();
-        if (now >= give_up) co_return;
         watch_.set_deadline(std::min(give_up, now + pause));
         (void)co_await watch_.readable_wait();
         watch_.clear_deadline();
@@ -119,6 +122,7 @@ io::task<void> connection::close(close_reason reason) {
 
     bool peer_closed = false;
     bool fin_sent = false;
+    bool acknowledged = false;
     if (reason == close_reason::after_response) {
         // Our FIN must leave with the last bytes of the response: a client that reads them
         // and closes at once would otherwise send its FIN first and hold the TIME_WAIT on one
@@ -144,11 +148,16 @@ io::task<void> connection::close(close_reason reason) {
                 peer_closed = co_await wait_for_peer_close();
                 break;
             case ending::reset:
-                co_await wait_until_acknowledged();
+                acknowledged = co_await wait_until_acknowledged();
                 break;
         }
     }
     const int fd = socket_.release();
+    if (acknowledged) {
+        // All the client has is acknowledged: an RST, with no more questions to the kernel.
+        record_close(net::close_with_reset(fd).value_or(net::close_outcome::reset));
+        co_return;
+    }
     // Idle, broken and half-closed connections have nothing in flight: an RST (only when the
     // queues are empty) costs no one anything, except under graceful, which asks for FINs.
     net::close_policy how = net::graceful_close{};

@@ -119,7 +119,7 @@ class connection {
     io::task<bool> drain_body();
     io::task<void> close(close_reason reason);
     io::task<bool> wait_for_peer_close();
-    io::task<void> wait_until_acknowledged();
+    io::task<bool> wait_until_acknowledged();  // true: nothing unacknowledged
     void reject(int status);
     bool decide_keep_alive(bool length_known);
     bool needs_room_for_body() const;  // of the head just parsed, where it lies

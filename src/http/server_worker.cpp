@@ -150,7 +150,6 @@ void worker::admit(int fd, const sockaddr_storage& peer, bool tcp) {
     net::socket socket(fd);
     std::optional<net::endpoint> peer_endpoint;
     if (tcp) {
-        (void)net::set_nodelay(fd, true);
         if (auto e = net::to_endpoint(peer)) peer_endpoint = *e;
     }
     std::unique_ptr<connection> c;

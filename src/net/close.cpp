@@ -76,12 +76,8 @@ result<close_outcome> close_abortively(int fd, on_pending_data if_pending) {
         }
         return close_gracefully(fd);
     }
-    const close_outcome outcome = is_tcp(fd) ? close_outcome::reset : close_outcome::not_tcp;
-    if (auto r = set_linger_zero(fd); !r) {
-        ::close(fd);
-        return std::unexpected(r.error());
-    }
-    return finish(fd, outcome);
+    if (!is_tcp(fd)) return finish(fd, close_outcome::not_tcp);
+    return close_with_reset(fd);
 }
 
 // Waits up to `wait` for the peer's FIN (or an RST); data without a FIN does not wake it.
@@ -113,13 +109,26 @@ result<close_outcome> close_peer_first(int fd, const peer_first_close& policy) {
 
 }  // namespace
 
-result<queued_bytes> queued(int fd) {
+result<std::size_t> unacknowledged(int fd) {
     int unsent = 0;
+    if (::ioctl(fd, SIOCOUTQ, &unsent) != 0) return std::unexpected(last_system_error());
+    return static_cast<std::size_t>(unsent);
+}
+
+result<queued_bytes> queued(int fd) {
+    const auto unsent = unacknowledged(fd);
+    if (!unsent) return std::unexpected(unsent.error());
     int unread = 0;
-    if (::ioctl(fd, SIOCOUTQ, &unsent) != 0 || ::ioctl(fd, SIOCINQ, &unread) != 0) {
-        return std::unexpected(last_system_error());
+    if (::ioctl(fd, SIOCINQ, &unread) != 0) return std::unexpected(last_system_error());
+    return queued_bytes{*unsent, static_cast<std::size_t>(unread)};
+}
+
+result<close_outcome> close_with_reset(int fd) {
+    if (auto r = set_linger_zero(fd); !r) {
+        ::close(fd);
+        return std::unexpected(r.error());
     }
-    return queued_bytes{static_cast<std::size_t>(unsent), static_cast<std::size_t>(unread)};
+    return finish(fd, close_outcome::reset);
 }
 
 bool peer_has_closed(int fd) {

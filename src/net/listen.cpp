@@ -50,6 +50,9 @@ result<socket> listen(const endpoint& local, const listen_options& options) {
             return std::unexpected(r.error());
         }
     }
+    if (options.nodelay) {
+        if (auto r = set_nodelay(s.native_handle(), true); !r) return std::unexpected(r.error());
+    }
     return bind_and_listen(std::move(s), detail::to_socket_address(local), options);
 }
 

@@ -127,6 +127,25 @@ TEST(NetCloseTimeWait, AbortiveLeavesNoTimeWaitAnywhere) {
     });
 }
 
+TEST(NetCloseTimeWait, CloseWithResetAsksNothingAndLeavesNoTimeWait) {
+    // The server's path once its response is acknowledged: unread bytes from the peer do not
+    // stop the RST (they go with it), and no side keeps a TIME_WAIT.
+    WAITLESS_NETNS_OR_SKIP(ns);
+    ns->run([] {
+        auto listener = listen(endpoint::loopback_v4());
+        ASSERT_TRUE(listener);
+        for (auto& c : open_connections(*listener, connections)) {
+            ASSERT_EQ(::send(c.client.native_handle(), "more", 4, MSG_NOSIGNAL), 4);
+            ASSERT_EQ(close_with_reset(c.server.release()).value(), close_outcome::reset);
+            ASSERT_EQ(peer_sees(c.client), -ECONNRESET);
+        }
+        const auto s = snapshot_when(
+            [](const auto& snap) { return snap.count(census::tcp_state::established) == 0; });
+        EXPECT_EQ(s.time_wait, 0u);
+        EXPECT_EQ(s.count(census::tcp_state::listen), 1u);
+    });
+}
+
 TEST(NetCloseTimeWait, RefusedAbortiveCloseLeavesTheConnectionUp) {
     WAITLESS_NETNS_OR_SKIP(ns);
     ns->run([] {

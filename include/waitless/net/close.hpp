@@ -18,6 +18,8 @@ struct queued_bytes {
     bool empty() const { return unsent == 0 && unread == 0; }
 };
 result<queued_bytes> queued(int fd);
+// SIOCOUTQ alone: the bytes the peer has not acknowledged yet.
+result<std::size_t> unacknowledged(int fd);
 
 // Whether the peer's FIN has arrived (POLLRDHUP), without reading anything.
 bool peer_has_closed(int fd);
@@ -64,6 +66,11 @@ result<close_outcome> close_native(int fd, const close_policy& policy);
 
 // The same for an owned socket; on errc::data_would_be_lost the socket stays open in s.
 result<close_outcome> close(socket& s, const close_policy& policy);
+
+// An RST now, whatever the queues hold, for a caller that knows nothing in them matters (all it
+// sent is acknowledged; what the peer still sends is to be discarded): SO_LINGER {1, 0} and
+// close(), nothing else. fd is a TCP socket the caller owns; it is closed in every case.
+result<close_outcome> close_with_reset(int fd);
 
 // For descriptors something else will close: checks the queues and sets
 // SO_LINGER {1, 0}, so the owner's close() sends an RST. Fails with errc::data_would_be_lost.

@@ -50,6 +50,9 @@ struct listen_options {
     bool reuse_address = true;  // SO_REUSEADDR: relaxes bind() only; TIME_WAIT stays
     bool reuse_port = false;    // SO_REUSEPORT: several listeners (one per worker) on one port
     bool non_blocking = false;
+    // TCP_NODELAY on the listener: Linux copies it into every accepted socket, so an accept
+    // costs no setsockopt() of its own.
+    bool nodelay = false;
 };
 
 result<void> set_nodelay(int fd, bool on);

@@ -2,6 +2,8 @@
 #include "waitless/net/listen.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +44,25 @@ TEST(NetListen, TwoReusePortListenersShareOnePort) {
         while (accept(l->native_handle(), 100ms)) ++accepted;
     }
     EXPECT_EQ(accepted, 16);
+}
+
+TEST(NetListen, AcceptedSocketsInheritTheListenersNodelay) {
+    // The server sets TCP_NODELAY once on its listener and never per connection: this is the
+    // kernel behaviour it counts on.
+    for (const bool nodelay : {false, true}) {
+        auto listener = listen(endpoint::loopback_v4(), listen_options{.nodelay = nodelay});
+        ASSERT_TRUE(listener);
+        auto client = connect(endpoint::loopback_v4(test::port_of(*listener)));
+        ASSERT_TRUE(client);
+        auto accepted = accept(listener->native_handle(), 1s);
+        ASSERT_TRUE(accepted);
+        int value = -1;
+        socklen_t length = sizeof value;
+        ASSERT_EQ(::getsockopt(accepted->native_handle(), IPPROTO_TCP, TCP_NODELAY, &value,
+                               &length),
+                  0);
+        EXPECT_EQ(value != 0, nodelay);
+    }
 }
 
 TEST(NetListen, WithoutReusePortASecondListenerIsRefused) {
