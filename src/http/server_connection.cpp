@@ -78,6 +78,10 @@ connection::~connection() {
 
 result<void> connection::open() {
     watch_.on_hangup(&connection::on_hangup, this);
+    // The first read waits for epoll's word: most connections are accepted before their
+    // request arrives (a read now would mostly meet EAGAIN), and one that came already is
+    // reported at once, since registering an edge-triggered descriptor reports its state.
+    watch_.readable = false;
     return owner_.loop().add(socket_.native_handle(), watch_);
 }
 

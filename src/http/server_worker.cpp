@@ -167,8 +167,8 @@ void worker::admit(int fd, const sockaddr_storage& peer, bool tcp) {
     connections_.push_back(c.get());
     counters_.accepted.add();
     counters_.open.add();
-    // Runs at once up to its first wait: a request that came with the connection is answered
-    // in this turn.
+    // Runs at once up to its first wait, the first read: the next turn's epoll_wait reports
+    // this connection's request together with those of the others accepted in this turn.
     io::spawn(run_connection(std::move(c)));
 }
 
