@@ -75,18 +75,11 @@ bool parser::response_has_body() const {
 result<void> parser::decide_framing() {
     const bool request = kind_ == parser_kind::request;
     // Content-Length was read and counted with its line (a second one is an error there).
+    // Host and Transfer-Encoding were noted with their lines too.
     const std::size_t lengths = scan_.content_lengths;
-    std::size_t hosts = 0;
-    bool transfer_encoding = false;
-    std::string_view host;
-    for (const auto& field : fields_) {
-        if (iequals(field.name, "transfer-encoding")) {
-            transfer_encoding = true;
-        } else if (iequals(field.name, "host")) {
-            ++hosts;
-            host = field.value;
-        }
-    }
+    const std::size_t hosts = scan_.hosts;
+    const bool transfer_encoding = scan_.transfer_encoding;
+    const std::string_view host = scan_.host;
     if (request) {
         if (hosts > 1) return fail(errc::duplicate_host);
         if (hosts == 0 && head_.version_minor == 1) return fail(errc::missing_host);
@@ -101,10 +94,12 @@ result<void> parser::decide_framing() {
             return fail(errc::transfer_encoding_in_http10);
         }
     }
-    head_.keep_alive = head_.version_minor == 1 ? !head_.has_token("connection", "close")
-                                                : head_.has_token("connection", "keep-alive");
+    const bool connection = scan_.connection;
+    head_.keep_alive = head_.version_minor == 1
+                           ? !(connection && head_.has_token("connection", "close"))
+                           : connection && head_.has_token("connection", "keep-alive");
     // RFC 9110 10.1.1: a server ignores 100-continue in an HTTP/1.0 request.
-    if (request && head_.version_minor == 1) {
+    if (request && head_.version_minor == 1 && scan_.expect) {
         head_.expect_continue = head_.has_token("expect", "100-continue");
     }
     if (!request && transfer_encoding && head_.version_minor == 0) {

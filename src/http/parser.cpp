@@ -28,6 +28,9 @@ result<int> parse_version(std::string_view text) {
 // The version of a request line, or as much of it as has come: judged byte by byte, so that
 // bytes that cannot begin a version are an error at once. 1 for an incomplete one.
 result<int> check_request_version(std::string_view text, bool complete) {
+    if (complete) {
+        if (auto version = parse_version(text)) return version;  // the usual case, at once
+    }
     static constexpr std::string_view shape = "HTTP/#.#";
     for (std::size_t k = 0; k < text.size(); ++k) {
         const char c = text[k];
@@ -138,6 +141,8 @@ result<std::size_t> parser::rescan_section(std::string_view data, section which,
 }
 
 result<parser::step> parser::parse_head(std::string_view data) {
+    // Asked after every keep-alive response, before the next request has come.
+    if (data.empty()) return step{event::need_more, 0, {}};
     std::size_t skipped = 0;
     // RFC 9112 2.2: ignore empty lines before a request line.
     if (kind_ == parser_kind::request && scan_.scanned == 0) {
@@ -227,6 +232,41 @@ result<void> parser::check_status_line(std::string_view line) {
     return {};
 }
 
+result<void> parser::note_head_field(std::string_view name, std::string_view value) {
+    // By length first: most fields are none of these, and a length rules them out.
+    switch (name.size()) {
+        case 4:
+            if (iequals(name, "host")) {
+                ++scan_.hosts;
+                scan_.host = value;
+            }
+            break;
+        case 6:
+            if (iequals(name, "expect")) scan_.expect = true;
+            break;
+        case 10:
+            if (iequals(name, "connection")) scan_.connection = true;
+            break;
+        case 14:
+            if (iequals(name, "content-length")) {
+                // Strict: a second Content-Length is an error even with the same value (RFC
+                // 9112 6.3 lets a recipient fold equal ones; two parsers that disagree on it
+                // cannot both be right), and it is one as soon as its line is here.
+                if (++scan_.content_lengths > 1) return fail(errc::duplicate_content_length);
+                auto length = parse_content_length(value);
+                if (!length) return std::unexpected(length.error());
+                head_.content_length = *length;
+            }
+            break;
+        case 17:
+            if (iequals(name, "transfer-encoding")) scan_.transfer_encoding = true;
+            break;
+        default:
+            break;
+    }
+    return {};
+}
+
 result<void> parser::check_field_line(const line_ref& ref, section which,
                                       std::vector<header_field>& out) {
     const std::string_view line = ref.text;
@@ -257,16 +297,8 @@ result<void> parser::check_field_line(const line_ref& ref, section which,
     if (!complete) return {};
     if (out.size() >= limits_.max_headers) return fail(errc::too_many_headers);
     const auto field_value = trim(std::string_view(value, static_cast<std::size_t>(end - value)));
-    static constexpr std::string_view content_length = "content-length";
-    if (which == section::head && field_name.size() == content_length.size() &&
-        iequals(field_name, content_length)) {
-        // Strict: a second Content-Length is an error even with the same value (RFC 9112 6.3
-        // lets a recipient fold equal ones; two parsers that disagree on it cannot both be
-        // right), and it is one as soon as its line is here.
-        if (++scan_.content_lengths > 1) return fail(errc::duplicate_content_length);
-        auto length = parse_content_length(field_value);
-        if (!length) return std::unexpected(length.error());
-        head_.content_length = *length;
+    if (which == section::head) {
+        if (auto ok = note_head_field(field_name, field_value); !ok) return ok;
     }
     out.push_back({field_name, field_value});
     return {};

@@ -67,10 +67,15 @@ bool valid_port(std::string_view port) {
 bool valid_path_and_query(std::string_view text, bool may_be_empty) {
     if (text.empty()) return may_be_empty;
     if (text.front() != '/' && !(may_be_empty && text.front() == '?')) return false;
-    if (text.find('#') != std::string_view::npos) return false;
-    const auto path = text.substr(0, text.find('?'));
-    for (std::size_t i = path.find('%'); i != std::string_view::npos; i = path.find('%', i + 1)) {
-        if (!pct_encoded_at(path, i)) return false;
+    bool in_query = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '#') return false;
+        if (c == '?') {
+            in_query = true;
+        } else if (c == '%' && !in_query && !pct_encoded_at(text, i)) {
+            return false;
+        }
     }
     return true;
 }
@@ -106,8 +111,14 @@ bool valid_authority(std::string_view text, bool port_required) {
         }
         host_end = close + 1;
     } else {
-        host_end = std::min(text.find(':'), text.size());
-        if (!valid_reg_name(text.substr(0, host_end))) return false;
+        // One pass over the usual host (no pct-encoding); the full check when a '%' comes.
+        while (host_end < text.size() && is_reg_name_char(text[host_end])) ++host_end;
+        if (host_end < text.size() && text[host_end] == '%') {
+            host_end = std::min(text.find(':'), text.size());
+            if (!valid_reg_name(text.substr(0, host_end))) return false;
+        } else if (host_end == 0) {
+            return false;
+        }
     }
     if (host_end == text.size()) return !port_required;
     return text[host_end] == ':' && valid_port(text.substr(host_end + 1));

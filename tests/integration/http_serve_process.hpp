@@ -34,9 +34,11 @@ class serve_process {
                                                 std::string* why_not = nullptr,
                                                 const std::string& listen = "127.0.0.1:0",
                                                 const std::string& subcommand = "serve") {
-        return run("'" + std::string(WAITLESS_BIN) + "' " + subcommand + " --listen " + listen +
-                       " " + args,
-                   prefix, why_not);
+        // Appended, not "'" + ...: g++ 12 warns falsely (-Wrestrict) on a literal plus a string.
+        std::string command_line = "'";
+        command_line.append(WAITLESS_BIN).append("' ").append(subcommand);
+        command_line.append(" --listen ").append(listen).append(" ").append(args);
+        return run(command_line, prefix, why_not);
     }
     // Runs any command that prints a `listening: ADDRESS` line first (a test's own backend).
     static std::unique_ptr<serve_process> run(const std::string& command_line,

@@ -81,6 +81,13 @@ class parser {
         std::size_t line_start = 0;  // of the line not yet complete
         std::size_t lines = 0;       // complete lines checked
         std::size_t content_lengths = 0;
+        // The head's fields that framing looks at, noted as their lines are checked, so that
+        // deciding it needs no second pass over every field.
+        std::size_t hosts = 0;
+        std::string_view host;  // the last Host value
+        bool transfer_encoding = false;
+        bool connection = false;
+        bool expect = false;
     };
     enum class section { head, trailers };
 
@@ -103,6 +110,9 @@ class parser {
     result<void> check_status_line(std::string_view line);
     result<void> check_field_line(const line_ref& line, section which,
                                   std::vector<header_field>& out);
+    // Notes a head field framing needs (Content-Length is read here: a second one is an error
+    // at its own line).
+    result<void> note_head_field(std::string_view name, std::string_view value);
     result<void> decide_framing();
     // A response to HEAD, 1xx, 204 and 304 have no body whatever their fields say.
     bool response_has_body() const;
