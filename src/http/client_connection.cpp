@@ -12,6 +12,7 @@
 #include "client_wire.hpp"
 #include "waitless/http/error.hpp"
 #include "waitless/net/error.hpp"
+#include "waitless/net/stale.hpp"
 
 namespace waitless::http::detail {
 
@@ -56,6 +57,18 @@ result<void> client_connection::attach(io::loop& l) {
 
 void client_connection::detach() {
     if (io::loop* l = watch_.owner()) l->remove(fd_.native_handle(), watch_);
+    idle_since_ = {};  // unwatched from now on: stale() asks the kernel
+}
+
+bool client_connection::stale(pool::time_point now) const {
+    // Idle longer than this, the connection is asked directly: what epoll reported is as old
+    // as this turn, and a server's idle close may be landing now. Busy connections come back
+    // far sooner and cost no syscall; idle ones cost one at a rate that does not matter.
+    constexpr auto ask_after = std::chrono::milliseconds(100);
+    if (watch_.peer_shut_down || watch_.failed) return true;
+    const bool watched = watch_.owner() != nullptr && watch_.owner() == io::loop::current();
+    if (watched && !watch_.readable && now - idle_since_ < ask_after) return false;
+    return net::check_liveness(fd_.native_handle()) != net::liveness::alive;
 }
 
 result<net::close_outcome> client_connection::close() {
@@ -346,11 +359,12 @@ void client_connection::finish_response(const exchange_plan& plan, exchange_outc
     }
     begin_ = end_ = 0;
     o.mode = close_mode::idle;
+    idle_since_ = pool::coarse_now();
     if (auto timeout = keep_alive_timeout(head)) {
         const auto usable = std::chrono::duration_cast<pool::duration>(*timeout) -
                             std::chrono::duration_cast<pool::duration>(plan.keep_alive_margin);
         if (usable <= pool::duration::zero()) return;  // idle and drained: closed by RST
-        reuse_deadline_ = pool::coarse_now() + usable;
+        reuse_deadline_ = idle_since_ + usable;
     } else {
         reuse_deadline_ = pool::time_point::max();
     }

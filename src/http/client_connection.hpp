@@ -96,6 +96,11 @@ class client_connection {
     pool::time_point born() const { return born_; }
     // Past this the server may already be closing the idle connection: do not reuse it.
     pool::time_point reuse_deadline() const { return reuse_deadline_; }
+    // Whether the server closed (FIN or RST) or sent stray bytes while this sat idle: read from
+    // what the loop's epoll reported since the last exchange when it watched all along, with no
+    // syscall; asked with a MSG_PEEK otherwise, or when idle long enough that a close may be
+    // landing right now.
+    bool stale(pool::time_point now) const;
     void set_close_mode(close_mode m) { mode_ = m; }
     close_mode mode() const { return mode_; }
     void set_peer_close_wait(std::chrono::milliseconds wait) { peer_close_wait_ = wait; }
@@ -159,6 +164,7 @@ class client_connection {
     std::uint64_t uses_ = 0;
     pool::time_point born_;
     pool::time_point reuse_deadline_ = pool::time_point::max();
+    pool::time_point idle_since_{};  // the end of the last exchange; reset when detached
     close_mode mode_ = close_mode::idle;
     std::chrono::milliseconds peer_close_wait_{1000};
 };

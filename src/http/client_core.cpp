@@ -3,7 +3,6 @@
 
 #include <limits>
 
-#include "waitless/net/stale.hpp"
 #include "waitless/pool/loop_pool.hpp"
 #include "waitless/pool/pool.hpp"
 
@@ -115,9 +114,9 @@ io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_on
         if (fresh_only) {
             // Idle since before a reused sibling failed: likely dead too, and the retry wants a
             // new connection. Closed by RST: no TIME_WAIT.
-        } else if (pool::coarse_now() >= c.reuse_deadline()) {
+        } else if (const auto now = pool::coarse_now(); now >= c.reuse_deadline()) {
             bump(counters_->keep_alive_expired);
-        } else if (net::check_liveness(c.native_handle()) != net::liveness::alive) {
+        } else if (c.stale(now)) {
             bump(counters_->stale);
         } else {
             co_return l;
