@@ -144,15 +144,41 @@ std::string_view origin_target(const http::message_head& head) {
     return t;  // "?q" alone is completed with "/" by the caller
 }
 
-bool hop_by_hop(std::string_view name, std::span<const http::header_field> all) {
-    static constexpr std::string_view fixed[] = {
-        "connection",        "keep-alive",      "te", "trailer", "upgrade", "content-length",
-        "transfer-encoding", "proxy-connection"};
-    for (auto f : fixed) {
-        if (http::iequals(name, f)) return true;
+namespace {
+
+// The names that never cross a proxy (RFC 9110 7.6.1) and the framing it redoes, by length
+// first: most names are none of them.
+bool always_hop_by_hop(std::string_view name) {
+    if (starts_with_ci(name, "proxy-")) return true;  // Proxy-Connection, Proxy-Authorization
+    switch (name.size()) {
+        case 2:
+            return http::iequals(name, "te");
+        case 7:
+            return http::iequals(name, "trailer") || http::iequals(name, "upgrade");
+        case 10:
+            return http::iequals(name, "connection") || http::iequals(name, "keep-alive");
+        case 14:
+            return http::iequals(name, "content-length");
+        case 17:
+            return http::iequals(name, "transfer-encoding");
+        default:
+            return false;
     }
-    if (starts_with_ci(name, "proxy-")) return true;
-    for (const auto& f : all) {
+}
+
+}  // namespace
+
+// From the first Connection field on, whose listed names are hop-by-hop too; usually empty.
+std::span<const http::header_field> connection_fields(std::span<const http::header_field> all) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (http::iequals(all[i].name, "connection")) return all.subspan(i);
+    }
+    return {};
+}
+
+bool hop_by_hop(std::string_view name, std::span<const http::header_field> fields) {
+    if (always_hop_by_hop(name)) return true;
+    for (const auto& f : fields) {
         if (http::iequals(f.name, "connection") && is_token_listed(f.value, name)) return true;
     }
     return false;
@@ -196,8 +222,9 @@ void build_request_fields(const http::message_head& head, std::string_view clien
     }
     if (absolute) out.host = std::string(head.authority);
 
+    const auto connection = connection_fields(head.headers);
     for (const auto& f : head.headers) {
-        if (hop_by_hop(f.name, head.headers) || http::iequals(f.name, "expect")) continue;
+        if (hop_by_hop(f.name, connection) || http::iequals(f.name, "expect")) continue;
         if (o.x_forwarded_for && http::iequals(f.name, "x-forwarded-for")) continue;
         if (o.x_forwarded_proto && http::iequals(f.name, "x-forwarded-proto")) continue;
         if (o.forwarded && http::iequals(f.name, "forwarded")) continue;
@@ -215,8 +242,9 @@ void build_response_fields(std::span<const http::header_field> response,
                            std::vector<http::header_field>& out) {
     out.clear();
     out.reserve(response.size());
+    const auto connection = connection_fields(response);
     for (const auto& f : response) {
-        if (hop_by_hop(f.name, response) || http::iequals(f.name, "date")) continue;
+        if (hop_by_hop(f.name, connection) || http::iequals(f.name, "date")) continue;
         out.push_back(f);
     }
 }

@@ -81,8 +81,10 @@ std::string_view origin_target(const http::message_head& head);
 
 // Whether a field must not cross the proxy: hop-by-hop (Connection and the fields it names,
 // Keep-Alive, TE, Trailer, Upgrade, Proxy-*) or framing (Content-Length, Transfer-Encoding,
-// which the next hop's writer sets).
-bool hop_by_hop(std::string_view name, std::span<const http::header_field> all);
+// which the next hop's writer sets). `fields`: the message's fields, or only those from its
+// first Connection field on (connection_fields(), found once per message).
+bool hop_by_hop(std::string_view name, std::span<const http::header_field> fields);
+std::span<const http::header_field> connection_fields(std::span<const http::header_field> all);
 
 // The fields sent upstream: the request's minus hop-by-hop, Expect (the proxy has taken the
 // body already) and the forwarding fields it rewrites; then X-Forwarded-For (appended to the

@@ -24,8 +24,21 @@ enum class target_form {
     asterisk,   // "*", OPTIONS only
 };
 
-// ASCII case-insensitive equality, as field names and codings compare.
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality, as field names and codings compare. Inline: most calls
+// compare a field name with a name of another length and end at once.
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto x = static_cast<unsigned char>(a[i]);
+        const auto y = static_cast<unsigned char>(b[i]);
+        if (x == y) continue;
+        // Equal only as two cases of one letter: they differ in bit 0x20 alone.
+        if ((x ^ y) != 0x20 || static_cast<unsigned char>((x | 0x20) - 'a') > 'z' - 'a') {
+            return false;
+        }
+    }
+    return true;
+}
 
 struct message_head {
     // Request line (requests only).

@@ -6,8 +6,24 @@
 #include <random>
 #include <string>
 
+#include "waitless/http/message.hpp"
+
 namespace waitless::http::detail {
 namespace {
+
+TEST(Scan, IequalsFoldsLettersOnlyForEveryPairOfBytes) {
+    // The bit trick must not fold '^' with '~', '@' with '`' or any other non-letter pair.
+    auto lower = [](int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+    for (int a = 0; a < 256; ++a) {
+        for (int b = 0; b < 256; ++b) {
+            const char x[2] = {'k', static_cast<char>(a)};
+            const char y[2] = {'K', static_cast<char>(b)};
+            ASSERT_EQ(iequals({x, 2}, {y, 2}), lower(a) == lower(b)) << a << " " << b;
+        }
+    }
+    EXPECT_FALSE(iequals("host", "hos"));
+    EXPECT_TRUE(iequals("", ""));
+}
 
 TEST(Scan, SimdAndScalarAgreeOnEveryByteAtEveryPosition) {
     for (int byte = 0; byte < 256; ++byte) {
