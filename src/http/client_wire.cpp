@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "scan.hpp"
 #include "waitless/http/client_error.hpp"
 
 namespace waitless::http {
@@ -73,12 +74,6 @@ namespace waitless::http::detail {
 namespace {
 
 std::error_code bad_url() { return make_error_code(client_errc::invalid_url); }
-
-bool is_token_char(char c) {
-    if (c >= '0' && c <= '9') return true;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
 
 }  // namespace
 
@@ -149,9 +144,9 @@ result<field_summary> check_fields(std::span<const header_field> fields) {
         for (char c : f.name) {
             if (!is_token_char(c)) return invalid();
         }
-        for (char c : f.value) {
-            if (c == '\r' || c == '\n' || c == '\0') return invalid();
-        }
+        // No control character but HTAB (RFC 9110 5.5): CR and LF would split the field.
+        const char* end = f.value.data() + f.value.size();
+        if (find_field_control_simd(f.value.data(), end) != end) return invalid();
         if (iequals(f.name, "content-length") || iequals(f.name, "transfer-encoding")) {
             return invalid();
         }

@@ -116,6 +116,19 @@ worker_state::worker_state(const shared_config& c, io::loop& l, worker_counters&
       servers(c.o.upstreams, c.o.balance, c.o.health, index * 0x9e3779b97f4a7c15ULL + 1),
       budget(c.o.retry_budget_ratio) {}
 
+std::unique_ptr<exchange_scratch> worker_state::take_scratch() {
+    if (spare_scratch.empty()) return std::make_unique<exchange_scratch>();
+    auto s = std::move(spare_scratch.back());
+    spare_scratch.pop_back();
+    return s;
+}
+
+void worker_state::give_scratch(std::unique_ptr<exchange_scratch> s) {
+    // Enough for the exchanges a worker usually has under way; a burst's extra go.
+    constexpr std::size_t kept = 256;
+    if (spare_scratch.size() < kept) spare_scratch.push_back(std::move(s));
+}
+
 void worker_state::publish() {
     const auto s = client.stats();
     std::uint64_t connects = 0;
@@ -306,8 +319,13 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     }
 
     // The upstream request: views into the downstream head, valid while this handler runs.
+    struct scratch_lease {
+        worker_state& owner;
+        std::unique_ptr<exchange_scratch> s;
+        ~scratch_lease() { owner.give_scratch(std::move(s)); }
+    } scratch{w, w.take_scratch()};
     const std::string client = client_address(ex);
-    request_fields fields;
+    request_fields& fields = scratch.s->request;
     build_request_fields(head, client, o, fields);
     std::string_view target = origin_target(head);
     const bool query_only = target.starts_with('?');
@@ -352,7 +370,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     std::array<std::size_t, 8> tried{};
     std::size_t attempts = 0;
     bool lost_on_last = false;  // the last attempt's connection was lost before a response
-    std::string url;
+    std::string& url = scratch.s->url;
     for (;;) {
         const auto at = clock::now();
         const auto picked =
@@ -443,7 +461,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         } else {
             w.servers.report_success(server);
         }
-        std::vector<http::header_field> out_fields;
+        std::vector<http::header_field>& out_fields = scratch.s->response;
         build_response_fields(response.headers(), out_fields);
         if (!ex.start(response.status, out_fields, response_length(response))) {
             k.bad_gateway.add();

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,20 @@ struct shared_config {
 // The upstream client's options from the proxy's.
 http::client_options client_options_for(const options& o);
 
+// The upstream request's fields and the joined values they point into (build_request_fields).
+struct request_fields {
+    std::vector<http::header_field> fields;
+    std::string x_forwarded_for, forwarded, host;
+};
+
+// What one exchange builds: the upstream request's fields and URL, the response's fields. The
+// worker keeps them between exchanges, so their memory is reused rather than allocated anew.
+struct exchange_scratch {
+    request_fields request;
+    std::string url;
+    std::vector<http::header_field> response;
+};
+
 // One worker's own state, made and destroyed on its thread.
 struct worker_state {
     worker_state(const shared_config& c, io::loop& l, worker_counters& k, std::size_t index);
@@ -70,6 +85,10 @@ struct worker_state {
     http::client client;
     balancer servers;
     retry_budget budget;
+    // Scratch not in use; each exchange under way holds one of its own (they interleave).
+    std::vector<std::unique_ptr<exchange_scratch>> spare_scratch;
+    std::unique_ptr<exchange_scratch> take_scratch();
+    void give_scratch(std::unique_ptr<exchange_scratch> s);
 };
 
 // Relays one exchange to a server the balancer picks.
@@ -90,10 +109,6 @@ std::span<const http::header_field> connection_fields(std::span<const http::head
 // body already) and the forwarding fields it rewrites; then X-Forwarded-For (appended to the
 // client's), X-Forwarded-Proto and Forwarded (appended) as the options say. `client` is the
 // downstream peer's address ("" for a Unix socket). Views point into head and into `storage`.
-struct request_fields {
-    std::vector<http::header_field> fields;
-    std::string x_forwarded_for, forwarded, host;
-};
 void build_request_fields(const http::message_head& head, std::string_view client, const options& o,
                           request_fields& out);
 

@@ -45,7 +45,9 @@ TEST(ClientWire, RejectsBadUrls) {
 }
 
 TEST(ClientWire, ChecksFields) {
-    const header_field ok[] = {{"Accept", "*/*"}, {"Connection", "keep-alive, close"}};
+    const header_field ok[] = {{"Accept", "*/*"},
+                               {"Connection", "keep-alive, close"},
+                               {"X-Tab-And-Text", "a\tb \xc3\xa9"}};
     auto s = check_fields(ok);
     ASSERT_TRUE(s);
     EXPECT_TRUE(s->asks_close);
@@ -54,8 +56,9 @@ TEST(ClientWire, ChecksFields) {
     EXPECT_TRUE(check_fields(host)->has_host);
     for (const header_field& bad :
          {header_field{"Bad Name", "v"}, header_field{"", "v"}, header_field{"X", "a\r\nB: c"},
-          header_field{"X", "a\nb"}, header_field{"Content-Length", "5"},
-          header_field{"transfer-encoding", "chunked"}}) {
+          header_field{"X", "a\nb"}, header_field{"X", std::string_view("a\0b", 3)},
+          header_field{"X", "a\x01b"}, header_field{"X", "a\x7f"},
+          header_field{"Content-Length", "5"}, header_field{"transfer-encoding", "chunked"}}) {
         EXPECT_EQ(check_fields({&bad, 1}).error(), client_errc::invalid_request) << bad.name;
     }
 }
