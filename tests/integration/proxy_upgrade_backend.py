@@ -3,6 +3,7 @@
 
   GET  /ws (Upgrade: websocket)  101 with Sec-WebSocket-Accept, then echoes text frames as
                                  "echo: PAYLOAD" until a close frame, answered, then closes
+  GET  /ws-sink                  101, then reads nothing (a slow side) until the peer goes
   GET  /refuse                   403 with an Upgrade field, whatever the request asked
   GET  /sneaky101                101 to a request that did not ask for one
   GET  /hints                    103 Early Hints (Link), then 200
@@ -20,6 +21,7 @@ import hashlib
 import socketserver
 import sys
 import threading
+import time
 
 LOG = None
 LOCK = threading.Lock()
@@ -94,6 +96,12 @@ class Handler(socketserver.StreamRequestHandler):
         log("%d %s %s" % (port, method, target))
         if target == "/ws":
             return self.websocket(fields)
+        if target == "/ws-sink":
+            self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                             b"Connection: Upgrade\r\n\r\n")
+            self.wfile.flush()
+            time.sleep(30)
+            return False
         if target == "/continue" and (self.field(fields, "expect") or "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\nX-Interim: backend\r\n\r\n")
             self.wfile.flush()

@@ -26,11 +26,12 @@ std::unique_ptr<serve_process> upgrade_backend(const std::string& log) {
     return p;
 }
 
-std::unique_ptr<serve_process> start_proxy(const serve_process& backend) {
+std::unique_ptr<serve_process> start_proxy(const serve_process& backend,
+                                           const std::string& args = "") {
     std::string why;
-    auto p =
-        serve_process::start("--workers 1 --upstream 127.0.0.1:" + std::to_string(backend.port()),
-                             "", &why, "127.0.0.1:0", "proxy");
+    auto p = serve_process::start(
+        "--workers 1 --upstream 127.0.0.1:" + std::to_string(backend.port()) + " " + args, "", &why,
+        "127.0.0.1:0", "proxy");
     EXPECT_TRUE(p) << why;
     return p;
 }
@@ -177,6 +178,54 @@ TEST(ProxyUpgrade, ARefusedUpgradeIsRelayedAndItsConnectionIsNotPooled) {
     EXPECT_NE(port_of(seen, "GET /next"), refused);
     EXPECT_EQ(std::count(seen.begin(), seen.end(), "close " + refused), 1)
         << "the refused upgrade's connection stayed open";
+    ::unlink(log.c_str());
+}
+
+long rss_kib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+const std::string sink_handshake = get("/ws-sink", "Upgrade: websocket\r\nConnection: upgrade\r\n");
+
+TEST(ProxyUpgrade, ATunnelToASideThatDoesNotReadHoldsTheWriterBackAndEndsWhenIdle) {
+    const auto log = log_path("sink-log");
+    auto backend = upgrade_backend(log);
+    ASSERT_TRUE(backend);
+    auto proxy = start_proxy(*backend, "--client-idle-timeout 1500ms");
+    ASSERT_TRUE(proxy);
+    raw_client c(proxy->port());
+    ASSERT_TRUE(c.send(sink_handshake));
+    const auto r = c.read_responses(1);
+    ASSERT_EQ(r.size(), 1u);
+    ASSERT_EQ(r[0].status, 101);
+    const long before = rss_kib(proxy->pid());
+    // Writes until the socket takes no more: the proxy reads only what the backend takes.
+    const std::string piece(64 * 1024, 'x');
+    std::size_t sent = 0;
+    while (sent < (256u << 20)) {
+        pollfd pf{c.fd(), POLLOUT, 0};
+        if (::poll(&pf, 1, 300) != 1) break;  // blocked: everything on the way is full
+        const auto n = ::send(c.fd(), piece.data(), piece.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+    }
+    const long during = rss_kib(proxy->pid());
+    EXPECT_LT(sent, 64u << 20) << "the proxy took everything it was sent";
+    EXPECT_LT(during - before, 4 * 1024) << "KiB grown while the backend read nothing";
+    std::printf("tunnel: %zu bytes sent before the writer was held back; proxy RSS +%ld KiB\n",
+                sent, during - before);
+    // Nothing moves now: past the idle timeout the tunnel ends with an RST each way.
+    const auto began = std::chrono::steady_clock::now();
+    int event = 0;
+    while ((event = c.next_event(3s)) > 0) {
+    }
+    EXPECT_EQ(event, -ECONNRESET);
+    EXPECT_LT(std::chrono::steady_clock::now() - began, 3s);
     ::unlink(log.c_str());
 }
 
