@@ -99,7 +99,8 @@ class exchange {
     // with shutdown(SHUT_WR); it ends when both directions have, when a side fails, when no
     // byte moved for the server's idle_timeout, or at the drain timeout. Then `other` is closed
     // (an RST unless both FINs went), and so is the client connection once the handler returns.
-    // errc::not_an_upgrade without a 101 started.
+    // errc::not_an_upgrade without a 101 started. Pass a named object (std::move(other)):
+    // g++ 12 mishandles an aggregate temporary made inside a co_await expression.
     io::task<result<tunnel_totals>> tunnel(upgraded other);
 
     // Whether a response was started (send() or start()).
