@@ -129,7 +129,7 @@ int run_proxy(const proxy_flags& flags) {
     std::fprintf(stderr,
                  "waitless proxy: stopped (%s): %llu requests on %llu client connections; "
                  "%llu relayed, %llu 503, %llu 502, %llu 504, %llu 413, %llu cut short, %llu "
-                 "clients gone\n"
+                 "clients gone, %llu tunnels\n"
                  "waitless proxy: upstream: %llu connects, %llu requests, reuse ratio %.3f, "
                  "%llu retries, %llu failovers, %llu stale, %llu ejections\n"
                  "waitless proxy: closes: client side %llu TIME_WAIT here, %llu TIME_WAIT on "
@@ -138,8 +138,8 @@ int run_proxy(const proxy_flags& flags) {
                  signal_number == SIGINT ? "SIGINT" : "SIGTERM", u(s.requests),
                  u(s.downstream.connections_accepted), u(s.responses_relayed), u(s.unavailable),
                  u(s.bad_gateway), u(s.gateway_timeouts), u(s.too_large), u(s.cut_short),
-                 u(s.client_gone), u(s.upstream_connects), u(s.upstream_requests), reuse,
-                 u(s.upstream_retries), u(s.failovers), u(s.upstream_stale), u(s.ejections),
+                 u(s.client_gone), u(s.tunnels), u(s.upstream_connects), u(s.upstream_requests),
+                 reuse, u(s.upstream_retries), u(s.failovers), u(s.upstream_stale), u(s.ejections),
                  u(s.downstream.closed_time_wait_here), u(s.downstream.closed_time_wait_peer),
                  u(s.downstream.closed_reset), u(s.upstream_closed_time_wait_here),
                  u(s.upstream_closed_time_wait_peer), u(s.upstream_closed_reset));

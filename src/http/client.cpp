@@ -48,7 +48,12 @@ io::task<result<std::string_view>> client_stream::next() {
     return state_->next();
 }
 
-bool client_stream::ended() const { return state_ == nullptr || !state_->lease; }
+bool client_stream::ended() const { return state_ == nullptr || !state_->live(); }
+
+result<upgraded> client_stream::take_upgraded() {
+    if (state_ == nullptr) return std::unexpected(make_error_code(client_errc::protocol_switch));
+    return state_->take_upgraded();
+}
 
 client_stats client::stats() const { return core_->stats(); }
 std::optional<pool::stats> client::pool_stats(std::string_view origin) const {

@@ -167,6 +167,16 @@ io::task<bool> client_connection::stream_piece(const exchange_plan& plan, exchan
 
 void client_connection::end_exchange() { watch_.clear_deadline(); }
 
+upgraded client_connection::hand_over() {
+    end_exchange();
+    detach();
+    upgraded out;
+    out.early.assign(buffer_.get() + begin_, end_ - begin_);
+    begin_ = end_ = 0;
+    out.socket = net::socket(fd_.release());
+    return out;
+}
+
 io::task<std::error_code> client_connection::read_more(bool& eof) {
     if (begin_ == end_) begin_ = end_ = 0;
     if (end_ == capacity_) {
@@ -218,7 +228,10 @@ io::task<exchange_outcome> client_connection::receive(const exchange_plan& plan,
         std::string_view piece;
         bool ended = false;
         if (!co_await read_body(plan, o, piece, ended)) co_return o;
-        if (ended) co_return o;
+        if (ended) {
+            out.assign_trailers(trailers());
+            co_return o;
+        }
         if (plan.sink != nullptr) {
             if (auto ok = (*plan.sink)(piece); !ok) {
                 o.error = ok.error();
@@ -240,6 +253,7 @@ io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_
     parser_.expect_response_to_head(plan.request->method == "HEAD");
     eof_ = false;
     interim_ = false;
+    reading_ = &plan;
     for (;;) {
         std::string_view ignored;
         const auto what = co_await next_event(o, ignored);
@@ -248,6 +262,7 @@ io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_
         const auto& head = parser_.head();
         out.assign_head(head);
         head_in_ = true;
+        release_body();  // a 2xx gets it at once; an error stops it just below
         // An answer before the body is in: an error (413, 401) or a redirect says the server
         // does not want the rest (RFC 9112 9.3), so it is not sent, as curl does. A 2xx goes
         // on, even with a close (a server that streams back what it reads: an echo, a relay).
@@ -293,9 +308,20 @@ io::task<std::optional<parser::event>> client_connection::next_event(exchange_ou
         switch (step->what) {
             case parser::event::head: {
                 const auto& head = parser_.head();
-                if (head.status == 101) co_return fail(client_errc::protocol_switch);
+                if (head.status == 101) {
+                    // The connection speaks another protocol after this head: nothing more of
+                    // it is parsed, and only a request that asked may have it.
+                    if (reading_ == nullptr || !reading_->upgrade) {
+                        co_return fail(client_errc::protocol_switch);
+                    }
+                    co_return parser::event::head;
+                }
                 if (head.status < 200) {
-                    interim_ = true;  // a 1xx response, skipped
+                    interim_ = true;  // a 1xx response: told to the caller, then skipped
+                    if (head.status == 100) release_body();
+                    if (reading_ != nullptr && reading_->request->on_interim) {
+                        reading_->request->on_interim(head);
+                    }
                     break;
                 }
                 co_return parser::event::head;

@@ -11,12 +11,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "waitless/http/client.hpp"
 #include "waitless/http/parser.hpp"
 #include "waitless/http/request.hpp"
+#include "waitless/http/tunnel.hpp"
 #include "waitless/io/fd_watch.hpp"
 #include "waitless/io/loop.hpp"
 #include "waitless/io/task.hpp"
@@ -43,9 +45,11 @@ struct exchange_plan {
     std::string_view target;
     std::string_view host;  // the Host field's value
     std::uint64_t max_body = 0;
-    bool close = false;         // send Connection: close (retirement)
-    bool caller_close = false;  // the caller's own fields ask for Connection: close
-    bool add_host = true;       // the caller gave no Host field
+    bool close = false;            // send Connection: close (retirement)
+    bool caller_close = false;     // the caller's own fields ask for Connection: close
+    bool add_host = true;          // the caller gave no Host field
+    bool expect_continue = false;  // Expect: 100-continue: the body waits for the 100 (a while)
+    bool upgrade = false;          // a 101 is the answer asked for (client_request::upgrade)
     pool::time_point deadline{};
     std::chrono::milliseconds header_timeout{};
     std::chrono::milliseconds keep_alive_margin{};
@@ -81,6 +85,11 @@ class client_connection {
     io::task<bool> stream_piece(const exchange_plan& plan, exchange_outcome& o,
                                 std::string_view& piece, bool& ended);
     void end_exchange();
+    // The trailer fields of the body that just ended; valid until the next exchange.
+    std::span<const header_field> trailers() const { return parser_.trailers(); }
+    // After a 101: the socket leaves its loop and this connection, with the bytes read past
+    // the 101's head. The connection is empty afterwards.
+    upgraded hand_over();
 
     // The request body's sender, which runs beside the reading from the head's write on.
     bool uploading() const { return upload_.running; }
@@ -144,13 +153,20 @@ class client_connection {
     void start_phase(pool::time_point deadline, client_errc kind);
     std::error_code timed_out_or(std::error_code ec) const;
     void finish_response(const exchange_plan& plan, exchange_outcome& o, bool eof);
+    // The body's sender may go on: a 100 Continue or the final head came.
+    void release_body() {
+        if (continue_alarm_) continue_alarm_->cancel();
+    }
 
     net::socket fd_;
     io::fd_watch watch_;
     client_errc phase_ = client_errc::request_timeout;
-    bool eof_ = false;      // the peer's FIN came during this response
-    bool interim_ = false;  // inside a 1xx response
-    bool head_in_ = false;  // the final response head of this exchange arrived
+    bool eof_ = false;                        // the peer's FIN came during this response
+    bool interim_ = false;                    // inside a 1xx response
+    bool head_in_ = false;                    // the final response head of this exchange arrived
+    const exchange_plan* reading_ = nullptr;  // the plan of the response being read
+    // Expect: 100-continue: what the sender waits on before the body (ended by release_body()).
+    std::optional<io::alarm> continue_alarm_;
     upload_state upload_;
 
     parser parser_;

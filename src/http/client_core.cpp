@@ -31,11 +31,14 @@ pool::options pool_options_for(const client_options& o) {
 class loop_origin final : public origin {
   public:
     loop_origin(std::string k, io::loop& l, loop_connector c, const pool::options& po)
-        : origin(std::move(k)), pool_(l, std::move(c), po) {}
+        : origin(std::move(k)), own_(c), pool_(l, std::move(c), po) {}
     io::task<result<connection_lease>> acquire() override { co_return co_await pool_.acquire(); }
     pool::stats stats() const override { return pool_.stats(); }
+    io::task<result<connection_ptr>> connect() override { co_return co_await own_.create(); }
+    void discard(connection_ptr& c) override { own_.destroy(c); }
 
   private:
+    loop_connector own_;  // for connections outside the pool
     pool::loop_pool<connection_ptr, loop_connector> pool_;
 };
 
@@ -46,6 +49,11 @@ class shared_origin final : public origin {
     // Blocks the calling thread, whose private loop has nothing else to do meanwhile.
     io::task<result<connection_lease>> acquire() override { co_return pool_.acquire(); }
     pool::stats stats() const override { return pool_.stats(); }
+    // Upgrades are the loop face's only.
+    io::task<result<connection_ptr>> connect() override {
+        co_return std::unexpected(std::make_error_code(std::errc::operation_not_supported));
+    }
+    void discard(connection_ptr& c) override { c.reset(); }
 
   private:
     pool::pool<connection_ptr, blocking_connector> pool_;
@@ -134,6 +142,10 @@ result<request_setup> client_core::setup(const client_request& r, const body_sin
         return std::unexpected(make_error_code(client_errc::invalid_request));
     auto fields = check_fields(r.headers);
     if (!fields) return std::unexpected(fields.error());
+    // An upgrade switches a connection with no body in flight, from the loop face only.
+    if (r.upgrade && (!streamed || r.source || !r.body.empty())) {
+        return std::unexpected(make_error_code(client_errc::invalid_request));
+    }
     request_setup st;
     // The blocking face runs on the calling thread's private loop (io::block_on).
     st.here = loop_ != nullptr ? loop_ : io::loop::current();
@@ -146,6 +158,8 @@ result<request_setup> client_core::setup(const client_request& r, const body_sin
     plan.host = st.o->key;
     plan.add_host = !fields->has_host;
     plan.caller_close = fields->asks_close;
+    plan.expect_continue = fields->expects_continue;
+    plan.upgrade = r.upgrade;
     plan.max_body = sink != nullptr || streamed ? std::numeric_limits<std::uint64_t>::max()
                                                 : options_.max_response_body;
     plan.header_timeout = options_.response_header_timeout;
@@ -238,6 +252,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
     WAITLESS_ASSERT(loop_ != nullptr);  // the loop face only: the stream outlives this call
     auto st = setup(r, nullptr, true);
     if (!st) co_return std::unexpected(failed(st.error()));
+    if (r.upgrade) co_return co_await stream_upgrade(r, std::move(*st));
     bool retried = false;
     const auto canceled = [] { return std::make_error_code(std::errc::operation_canceled); };
     for (;;) {
@@ -269,8 +284,42 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
     }
 }
 
+io::task<result<std::unique_ptr<stream_state>>> client_core::stream_upgrade(const client_request& r,
+                                                                            request_setup st) {
+    if (r.cancel != nullptr && r.cancel->cancelled_) {
+        co_return std::unexpected(failed(std::make_error_code(std::errc::operation_canceled)));
+    }
+    auto c = co_await st.o->connect();
+    if (!c) co_return std::unexpected(failed(c.error()));
+    st.plan.deadline = pool::add_saturated(pool::coarse_now(), options_.request_timeout);
+    auto s = std::make_unique<stream_state>(*this, std::move(st));
+    s->own = std::move(*c);
+    if (r.cancel != nullptr) r.cancel->watch_ = &s->connection().watch();
+    try {
+        s->outcome = co_await s->connection().start_stream(s->setup.plan, s->head);
+    } catch (...) {
+        s->abandon();
+        throw;
+    }
+    if (!s->outcome.error) co_return s;
+    s->forget_cancel();
+    s->settle();
+    co_return std::unexpected(failed(s->outcome.error));
+}
+
 stream_state::~stream_state() {
-    if (lease) abandon();
+    if (live()) abandon();
+}
+
+result<upgraded> stream_state::take_upgraded() {
+    if (!own || head.status != 101) {
+        return std::unexpected(make_error_code(client_errc::protocol_switch));
+    }
+    forget_cancel();
+    auto out = own->hand_over();
+    own.reset();
+    core->completed();
+    return out;
 }
 
 void stream_state::forget_cancel() {
@@ -289,6 +338,13 @@ void stream_state::abandon() {
 }
 
 void stream_state::settle() {
+    if (own) {
+        // Never pooled: closed by the outcome's mode (idle: an RST once drained).
+        own->set_close_mode(outcome.mode);
+        setup.o->discard(own);
+        own.reset();
+        return;
+    }
     if (!connection().uploading()) {
         core->settle(lease, outcome);
         return;
@@ -300,7 +356,11 @@ void stream_state::settle() {
 }
 
 io::task<result<std::string_view>> stream_state::next() {
-    if (!lease) co_return std::string_view{};  // ended
+    if (!live()) co_return std::string_view{};  // ended
+    if (head.status == 101) {
+        abandon();  // another protocol follows: take_upgraded() is the way to it
+        co_return std::unexpected(core->failed(make_error_code(client_errc::protocol_switch)));
+    }
     std::string_view piece;
     bool ended = false;
     bool ok = false;
@@ -324,6 +384,7 @@ io::task<result<std::string_view>> stream_state::next() {
         co_return std::unexpected(core->failed(outcome.error));
     }
     if (ended) {
+        head.assign_trailers(connection().trailers());
         forget_cancel();
         settle();
         core->completed();

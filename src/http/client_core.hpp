@@ -32,6 +32,9 @@ class origin {
 
     virtual io::task<result<connection_lease>> acquire() = 0;
     virtual pool::stats stats() const = 0;
+    // A connection of its own, outside the pool (an upgrade), and its end by its close mode.
+    virtual io::task<result<connection_ptr>> connect() = 0;
+    virtual void discard(connection_ptr& c) = 0;
 
     const std::string key;  // "host[:port]" as in the URL, also the Host field's value
     pool::time_point last_used{};
@@ -76,6 +79,9 @@ class client_core {
     bool retry(const client_request& r, const exchange_outcome& out, bool reused, bool& retried);
     std::shared_ptr<origin> origin_for(const parsed_url& url);
     std::shared_ptr<origin> make_origin(const parsed_url& url);
+    // stream() for an upgrade: a new connection outside the pool, no retry.
+    io::task<result<std::unique_ptr<stream_state>>> stream_upgrade(const client_request& r,
+                                                                   request_setup st);
     // Drops origins with no connection left that nobody used for origin_idle_timeout.
     void sweep(pool::time_point now);
     // A connection fit for a request: expired or stale idle ones are closed (RST) on the way.
@@ -98,10 +104,14 @@ struct stream_state {
     stream_state(const stream_state&) = delete;
     stream_state& operator=(const stream_state&) = delete;
 
-    client_connection& connection() { return **lease; }
+    client_connection& connection() { return own ? *own : **lease; }
+    // Whether the response is still being read (a connection is held).
+    bool live() const { return own || lease; }
     io::task<result<std::string_view>> next();
     // Ends it early: the connection is reset, never reused.
     void abandon();
+    // After a 101 to an upgrade request: the socket, handed over.
+    result<upgraded> take_upgraded();
     // The connection back to the pool or closed by the outcome, once the body's sender ended.
     void settle();
     // The request's cancel_handle no longer points at this connection.
@@ -110,6 +120,7 @@ struct stream_state {
     client_core* core;
     request_setup setup;
     connection_lease lease;  // empty once the body ended
+    connection_ptr own;      // instead of a lease: an upgrade's connection, never pooled
     exchange_outcome outcome;
     client_response head;
 };

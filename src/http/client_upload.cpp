@@ -15,6 +15,9 @@ namespace waitless::http::detail {
 namespace {
 
 constexpr std::size_t inline_body = 8 * 1024;  // bodies up to this go out in the head's write
+// How long a body announced with Expect: 100-continue waits for the 100 (or the final head)
+// before it goes anyway, as RFC 9110 10.1.1 lets a client do (curl waits as long).
+constexpr auto continue_wait = std::chrono::seconds(1);
 
 std::error_code stopped() { return std::make_error_code(std::errc::operation_canceled); }
 
@@ -79,6 +82,11 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
         co_return true;
     }
     // The body goes out beside the reading: it runs at once, up to its first wait.
+    if (plan.expect_continue) {
+        continue_alarm_.emplace(*watch_.owner());
+    } else {
+        continue_alarm_.reset();
+    }
     upload_.running = true;
     run_upload(*this, plan);
     co_return true;
@@ -99,13 +107,19 @@ io::task<std::error_code> client_connection::send_head(const exchange_plan& plan
     head_.clear();
     format_request_head(head_, r.method, plan.target, plan.host, r.headers, plan.add_host, framing,
                         length, plan.close);
-    if (!r.source && r.body.size() <= inline_body) head_.append(r.body);
-    body_left = r.source || r.body.size() > inline_body;
+    // A body that waits for 100 Continue never goes out with the head.
+    const bool inline_ok = !r.source && r.body.size() <= inline_body && !plan.expect_continue;
+    if (inline_ok) head_.append(r.body);
+    body_left = !inline_ok && (r.source || !r.body.empty());
     co_return co_await write(head_);
 }
 
 io::task<std::error_code> client_connection::send_body(const exchange_plan& plan) {
     const client_request& r = *plan.request;
+    if (continue_alarm_) {
+        (void)co_await continue_alarm_->wait_for(continue_wait);
+        if (upload_.stop) co_return stopped();
+    }
     if (!r.source) co_return co_await write(r.body);
     const bool chunked = !r.source->length;
     const std::uint64_t length = r.source->length.value_or(0);
@@ -138,7 +152,13 @@ io::task<std::error_code> client_connection::send_body(const exchange_plan& plan
         if (sent != length) co_return make_error_code(client_errc::body_length_mismatch);
         co_return std::error_code{};
     }
-    co_return co_await write("0\r\n\r\n");
+    if (!r.source->trailers) co_return co_await write("0\r\n\r\n");
+    const auto trailers = r.source->trailers();
+    if (!check_fields(trailers)) co_return make_error_code(client_errc::invalid_request);
+    std::string last = "0\r\n";
+    for (const auto& f : trailers) last.append(f.name).append(": ").append(f.value).append("\r\n");
+    last.append("\r\n");
+    co_return co_await write(last);
 }
 
 io::detail::detached client_connection::run_upload(client_connection& c,
@@ -179,6 +199,7 @@ pool::time_point client_connection::header_deadline(const exchange_plan& plan) c
 
 void client_connection::stop_upload() {
     if (!upload_.running || upload_.stop) return;
+    release_body();  // a sender waiting for 100 Continue ends at once
     upload_.stop = true;
     // Only the writer can be waiting here: whoever stops the sender is the reading side.
     watch_.cancel(stopped());

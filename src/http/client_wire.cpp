@@ -30,7 +30,7 @@ std::string_view describe(client_errc e) {
         case client_errc::body_length_mismatch:
             return "request body length differs from the length announced";
         case client_errc::protocol_switch:
-            return "101 Switching Protocols is not supported";
+            return "101 Switching Protocols to a request that did not ask to upgrade";
     }
     return "unknown client error";
 }
@@ -51,21 +51,40 @@ std::optional<std::string_view> client_response::find(std::string_view name) con
     return std::nullopt;
 }
 
+namespace {
+
+// Copies fields whose views point into a connection's buffer into one block of their own.
+void copy_fields(std::span<const header_field> in, std::unique_ptr<char[]>& storage,
+                 std::vector<header_field>& out) {
+    std::size_t total = 0;
+    for (const auto& f : in) total += f.name.size() + f.value.size();
+    storage = std::make_unique_for_overwrite<char[]>(total == 0 ? 1 : total);
+    out.clear();
+    out.reserve(in.size());
+    char* at = storage.get();
+    for (const auto& f : in) {
+        std::memcpy(at, f.name.data(), f.name.size());
+        std::memcpy(at + f.name.size(), f.value.data(), f.value.size());
+        out.push_back({{at, f.name.size()}, {at + f.name.size(), f.value.size()}});
+        at += f.name.size() + f.value.size();
+    }
+}
+
+}  // namespace
+
 void client_response::assign_head(const message_head& head) {
     status = head.status;
     version_minor = head.version_minor;
-    std::size_t total = 0;
-    for (const auto& f : head.headers) total += f.name.size() + f.value.size();
-    storage_ = std::make_unique_for_overwrite<char[]>(total == 0 ? 1 : total);
-    fields_.clear();
-    fields_.reserve(head.headers.size());
-    char* at = storage_.get();
-    for (const auto& f : head.headers) {
-        std::memcpy(at, f.name.data(), f.name.size());
-        std::memcpy(at + f.name.size(), f.value.data(), f.value.size());
-        fields_.push_back({{at, f.name.size()}, {at + f.name.size(), f.value.size()}});
-        at += f.name.size() + f.value.size();
+    copy_fields(head.headers, storage_, fields_);
+    trailers_.clear();
+}
+
+void client_response::assign_trailers(std::span<const header_field> trailers) {
+    if (trailers.empty()) {
+        trailers_.clear();
+        return;
     }
+    copy_fields(trailers, trailer_storage_, trailers_);
 }
 
 }  // namespace waitless::http
@@ -151,10 +170,11 @@ result<field_summary> check_fields(std::span<const header_field> fields) {
             return invalid();
         }
         if (iequals(f.name, "host")) s.has_host = true;
-        if (iequals(f.name, "connection")) {
+        if (iequals(f.name, "connection") || iequals(f.name, "expect")) {
             message_head one;
             one.headers = {&f, 1};
             if (one.has_token("connection", "close")) s.asks_close = true;
+            if (one.has_token("expect", "100-continue")) s.expects_continue = true;
         }
     }
     return s;

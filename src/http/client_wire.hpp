@@ -27,7 +27,8 @@ result<parsed_url> parse_url(std::string_view url);
 // What the caller's own fields say, once checked.
 struct field_summary {
     bool has_host = false;
-    bool asks_close = false;  // Connection: close
+    bool asks_close = false;        // Connection: close
+    bool expects_continue = false;  // Expect: 100-continue
 };
 // client_errc::invalid_request for a bad name, CR/LF/NUL in a value, or a framing field
 // (Content-Length, Transfer-Encoding) the client must set itself.

@@ -79,6 +79,8 @@ std::string_view describe(errc e) {
             return "a response was already started for this request";
         case errc::invalid_response_field:
             return "a response field with CR, LF or NUL, or one the server frames itself";
+        case errc::not_an_upgrade:
+            return "no switch of protocols was asked for, offered or started";
     }
     return "unknown HTTP error";
 }

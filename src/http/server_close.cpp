@@ -91,6 +91,10 @@ io::task<void> connection::close(close_reason reason) {
         interrupt_ = interrupt::none;  // a timeout that ended the exchange does not end the close
     }
     if (!socket_.is_open()) co_return;
+    if (tunneled_) {
+        close_tunneled();
+        co_return;
+    }
     if (broken_) reason = close_reason::forced;  // a cut-off response: an RST says so plainly
     if (!peer_) {
         if (reason == close_reason::after_response) co_await flush();

@@ -15,13 +15,14 @@
 #include "waitless/net/close.hpp"
 
 namespace waitless::http::detail {
-namespace {
 
-void append_number(std::string& out, std::uint64_t n, int base = 10) {
+void append_number(std::string& out, std::uint64_t n, int base) {
     char digits[24];
     const auto r = std::to_chars(digits, digits + sizeof digits, n, base);
     out.append(digits, r.ptr);
 }
+
+namespace {
 
 bool bodyless_status(int status) { return status < 200 || status == 204 || status == 304; }
 
@@ -40,8 +41,8 @@ bool ascii_iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-// The server frames every response itself; a handler's field must not contradict that or
-// smuggle a line break into the head.
+}  // namespace
+
 bool acceptable_field(const header_field& f) {
     for (std::string_view text : {f.name, f.value}) {
         if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
@@ -54,8 +55,6 @@ bool acceptable_field(const header_field& f) {
     }
     return true;
 }
-
-}  // namespace
 
 connection::connection(worker& owner, net::socket socket, std::optional<net::endpoint> peer)
     : owner_(owner),
@@ -111,6 +110,7 @@ void connection::stop_if_idle() {
 void connection::force_close() {
     interrupt_ = interrupt::forced;
     watch_.cancel();
+    if (tunnel_ != nullptr) stop_tunnel();
     cancel_exchange();
 }
 
@@ -125,7 +125,11 @@ void connection::cancel_exchange() {
     if (cancel_hook_) std::exchange(cancel_hook_, {})();
 }
 
-void connection::on_hangup(void* self) { static_cast<connection*>(self)->cancel_exchange(); }
+void connection::on_hangup(void* self) {
+    auto& c = *static_cast<connection*>(self);
+    // In a tunnel a FIN is a half-close to relay, not a client that went away.
+    if (!c.tunneled_) c.cancel_exchange();
+}
 
 std::optional<connection::read_status> connection::read_now() {
     const int fd = socket_.native_handle();
@@ -320,6 +324,7 @@ bool connection::needs_room_for_body() const {
 io::task<void> connection::handle_exchange() {
     const auto& head = parser_.head();
     response_ = {};
+    switching_ = false;
     response_.head_only = head.method == "HEAD";
     body_done_ = false;
     continue_sent_ = false;
@@ -477,7 +482,10 @@ result<void> connection::send(const prepared_response& response) {
 result<void> connection::start(int status, std::span<const header_field> fields,
                                std::optional<std::uint64_t> content_length) {
     if (response_.started) return misuse(errc::response_already_started);
-    if (status < 100 || status > 999) return failure(std::errc::invalid_argument);
+    // 1xx other than 101 are interim: informational().
+    if (status < 200 && status != 101) return failure(std::errc::invalid_argument);
+    if (status > 999) return failure(std::errc::invalid_argument);
+    if (status == 101) return start_switch(fields);
     for (const auto& field : fields) {
         if (!acceptable_field(field)) return misuse(errc::invalid_response_field);
     }

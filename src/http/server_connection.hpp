@@ -15,12 +15,20 @@
 #include "http/server_worker.hpp"
 #include "waitless/http/exchange.hpp"
 #include "waitless/http/parser.hpp"
+#include "waitless/http/tunnel.hpp"
 #include "waitless/io/deadline_list.hpp"
 #include "waitless/io/fd_watch.hpp"
 #include "waitless/net/close.hpp"
 #include "waitless/net/socket.hpp"
 
 namespace waitless::http::detail {
+
+class tunnel_control;
+
+// The server frames every response itself: whether a handler's field may go into a head (no
+// line break, not a field the server owns).
+bool acceptable_field(const header_field& f);
+void append_number(std::string& out, std::uint64_t n, int base = 10);
 
 class connection {
   public:
@@ -50,6 +58,13 @@ class connection {
                        std::optional<std::uint64_t> content_length);
     io::task<result<void>> write(std::string_view body);
     void end();
+    result<void> end(std::span<const header_field> trailers);
+    result<void> informational(int status, std::span<const header_field> fields);
+    // The request's trailer fields, once its chunked body was read whole.
+    std::span<const header_field> request_trailers() const {
+        return body_done_ ? parser_.trailers() : std::span<const header_field>{};
+    }
+    io::task<result<tunnel_totals>> tunnel(upgraded other);
     // The response cannot be completed: the connection ends with an RST after the handler.
     void abort() {
         broken_ = true;
@@ -130,6 +145,14 @@ class connection {
     void disarm();
     void record_close(net::close_outcome outcome);
     void cancel_exchange();  // runs the handler's cancel hook, once
+    // The request asks to switch protocols and may: HTTP/1.1, Upgrade and Connection: upgrade,
+    // no body.
+    bool upgrade_requested() const;
+    // start() for 101 Switching Protocols.
+    result<void> start_switch(std::span<const header_field> fields);
+    void stop_tunnel();  // the drain timeout ends a tunnel that runs
+    // close() for a connection that was a tunnel: its FINs, if any, went already.
+    void close_tunneled();
     static void on_hangup(void* self);
 
     worker& owner_;
@@ -159,6 +182,12 @@ class connection {
     std::error_code body_error_;
     interrupt interrupt_ = interrupt::none;
     response_state response_;
+    // Switching protocols: a 101 was started (switching_), the tunnel ran (tunneled_).
+    bool switching_ = false;
+    bool tunneled_ = false;
+    bool tunnel_clean_ = false;         // it ended with a FIN each way
+    bool tunnel_fin_here_ = false;      // and ours to the client went first
+    tunnel_control* tunnel_ = nullptr;  // while it runs: the drain timeout ends it
 };
 
 }  // namespace waitless::http::detail

@@ -21,7 +21,19 @@ result<void> exchange::start(int status, std::span<const header_field> fields,
 
 io::task<result<void>> exchange::write(std::string_view body) { return owner_->write(body); }
 
+std::span<const header_field> exchange::trailers() const { return owner_->request_trailers(); }
+
+result<void> exchange::informational(int status, std::span<const header_field> fields) {
+    return owner_->informational(status, fields);
+}
+
 void exchange::end() { owner_->end(); }
+
+result<void> exchange::end(std::span<const header_field> trailers) { return owner_->end(trailers); }
+
+io::task<result<tunnel_totals>> exchange::tunnel(upgraded other) {
+    return owner_->tunnel(std::move(other));
+}
 
 void exchange::abort() { owner_->abort(); }
 

@@ -35,27 +35,6 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
 
 constexpr http::header_field text_plain[] = {{"Content-Type", "text/plain"}};
 
-// A short clear answer of the proxy's own.
-io::task<void> reply(http::exchange& ex, int status, std::string_view body,
-                     std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
-    if (ex.responded()) {
-        ex.abort();
-        co_return;
-    }
-    std::string seconds;
-    std::array<http::header_field, 2> fields{text_plain[0]};
-    std::size_t count = 1;
-    if (retry_after) {
-        const auto s =
-            std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(*retry_after).count());
-        seconds = std::to_string(s);
-        fields[count++] = {"Retry-After", seconds};
-    }
-    if (!ex.start(status, std::span(fields.data(), count), body.size())) co_return;
-    if (!co_await ex.write(body)) co_return;
-    ex.end();
-}
-
 std::optional<std::uint64_t> response_length(const http::client_response& head) {
     if (head.find("transfer-encoding")) return std::nullopt;
     const auto text = head.find("content-length");
@@ -85,12 +64,33 @@ std::string client_address(const http::exchange& ex) {
 
 // What the body source saw of the downstream body.
 struct body_state {
+    std::vector<http::header_field> trailers;  // relayed after a chunked body
     std::uint64_t bytes = 0;
     bool too_large = false;
     bool failed = false;
 };
 
 }  // namespace
+
+io::task<void> reply(http::exchange& ex, int status, std::string_view body,
+                     std::optional<std::chrono::milliseconds> retry_after) {
+    if (ex.responded()) {
+        ex.abort();
+        co_return;
+    }
+    std::string seconds;
+    std::array<http::header_field, 2> fields{text_plain[0]};
+    std::size_t count = 1;
+    if (retry_after) {
+        const auto s =
+            std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(*retry_after).count());
+        seconds = std::to_string(s);
+        fields[count++] = {"Retry-After", seconds};
+    }
+    if (!ex.start(status, std::span(fields.data(), count), body.size())) co_return;
+    if (!co_await ex.write(body)) co_return;
+    ex.end();
+}
 
 http::client_options client_options_for(const options& o) {
     http::client_options co;
@@ -167,7 +167,7 @@ bool always_hop_by_hop(std::string_view name) {
         case 2:
             return http::iequals(name, "te");
         case 7:
-            return http::iequals(name, "trailer") || http::iequals(name, "upgrade");
+            return http::iequals(name, "upgrade");
         case 10:
             return http::iequals(name, "connection") || http::iequals(name, "keep-alive");
         case 14:
@@ -197,8 +197,14 @@ bool hop_by_hop(std::string_view name, std::span<const http::header_field> field
     return false;
 }
 
+bool asks_to_upgrade(const http::message_head& head) {
+    return head.version_minor == 1 && head.method == "GET" &&
+           head.framing == http::body_framing::none && head.find("upgrade").has_value() &&
+           head.has_token("connection", "upgrade");
+}
+
 void build_request_fields(const http::message_head& head, std::string_view client, const options& o,
-                          request_fields& out) {
+                          request_fields& out, bool upgrade) {
     out.fields.clear();
     out.fields.reserve(head.headers.size() + 4);  // one allocation, not one per doubling
     out.x_forwarded_for.clear();
@@ -236,8 +242,18 @@ void build_request_fields(const http::message_head& head, std::string_view clien
     if (absolute) out.host = std::string(head.authority);
 
     const auto connection = connection_fields(head.headers);
+    // A body held back for 100 Continue waits for the backend's, which the proxy relays.
+    const bool expect_continue = head.expect_continue && head.framing != http::body_framing::none;
     for (const auto& f : head.headers) {
-        if (hop_by_hop(f.name, connection) || http::iequals(f.name, "expect")) continue;
+        if (upgrade && http::iequals(f.name, "upgrade")) {
+            out.fields.push_back(f);
+            continue;
+        }
+        if (http::iequals(f.name, "expect")) {
+            if (expect_continue) out.fields.push_back({"Expect", "100-continue"});
+            continue;
+        }
+        if (hop_by_hop(f.name, connection)) continue;
         if (o.x_forwarded_for && http::iequals(f.name, "x-forwarded-for")) continue;
         if (o.x_forwarded_proto && http::iequals(f.name, "x-forwarded-proto")) continue;
         if (o.forwarded && http::iequals(f.name, "forwarded")) continue;
@@ -249,6 +265,45 @@ void build_request_fields(const http::message_head& head, std::string_view clien
         out.fields.push_back({"X-Forwarded-For", out.x_forwarded_for});
     if (o.x_forwarded_proto) out.fields.push_back({"X-Forwarded-Proto", "http"});
     if (o.forwarded) out.fields.push_back({"Forwarded", out.forwarded});
+    if (upgrade) out.fields.push_back({"Connection", "upgrade"});
+}
+
+void build_trailer_fields(std::span<const http::header_field> trailers,
+                          std::span<const http::header_field> head_fields,
+                          std::vector<http::header_field>& out) {
+    static constexpr std::string_view not_in_trailers[] = {"host",
+                                                           "trailer",
+                                                           "content-encoding",
+                                                           "content-type",
+                                                           "content-range",
+                                                           "cache-control",
+                                                           "expect",
+                                                           "max-forwards",
+                                                           "pragma",
+                                                           "range",
+                                                           "authorization",
+                                                           "proxy-authorization",
+                                                           "set-cookie",
+                                                           "cookie",
+                                                           "www-authenticate",
+                                                           "proxy-authenticate",
+                                                           "age",
+                                                           "expires",
+                                                           "date",
+                                                           "location",
+                                                           "retry-after",
+                                                           "vary",
+                                                           "warning",
+                                                           "content-location"};
+    out.clear();
+    for (const auto& f : trailers) {
+        if (hop_by_hop(f.name, head_fields) || hop_by_hop(f.name, trailers)) continue;
+        bool allowed = true;
+        for (auto name : not_in_trailers) {
+            if (http::iequals(f.name, name)) allowed = false;
+        }
+        if (allowed) out.push_back(f);
+    }
 }
 
 void build_response_fields(std::span<const http::header_field> response,
@@ -326,7 +381,8 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     } scratch{w, w.take_scratch()};
     const std::string client = client_address(ex);
     request_fields& fields = scratch.s->request;
-    build_request_fields(head, client, o, fields);
+    const bool upgrade = asks_to_upgrade(head);
+    build_request_fields(head, client, o, fields, upgrade);
     std::string_view target = origin_target(head);
     const bool query_only = target.starts_with('?');
 
@@ -334,6 +390,13 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     http::client_request request;
     request.method = head.method;
     request.headers = fields.fields;
+    request.upgrade = upgrade;
+    // 1xx responses go to the client as they come (the server drops them for HTTP/1.0).
+    std::vector<http::header_field> interim_fields;
+    request.on_interim = [&ex, &interim_fields](const http::message_head& interim) {
+        build_response_fields(interim.headers, interim_fields);
+        (void)ex.informational(interim.status, interim_fields);
+    };
     if (head.framing == http::body_framing::content_length ||
         head.framing == http::body_framing::chunked) {
         http::body_source source;
@@ -350,6 +413,10 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
                 co_return std::unexpected(std::make_error_code(std::errc::message_size));
             }
             co_return *piece;
+        };
+        source.trailers = [&ex, &head, &body]() -> std::span<const http::header_field> {
+            build_trailer_fields(ex.trailers(), head.headers, body.trailers);
+            return body.trailers;
         };
         request.source = std::move(source);
     }
@@ -456,6 +523,11 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         }
 
         const auto& response = stream->head();
+        if (response.status == 101) {
+            w.servers.report_success(server);
+            co_await switch_protocols(w, ex, *stream);
+            co_return;
+        }
         if (response.status >= 500) {
             w.servers.report_failure(server, clock::now());
         } else {
@@ -483,7 +555,8 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
             if (piece->empty()) break;
             if (!co_await ex.write(*piece)) co_return;  // the client left: the stream resets
         }
-        ex.end();
+        build_trailer_fields(response.trailers(), response.headers(), out_fields);
+        if (!ex.end(out_fields)) ex.end();
         co_return;
     }
 }

@@ -36,7 +36,7 @@ class counter {
 
 struct worker_counters {
     counter requests, responses_relayed, unavailable, bad_gateway, gateway_timeouts, too_large,
-        failovers, cut_short, client_gone;
+        failovers, cut_short, client_gone, tunnels;
     // Published by the worker when it stops (its client's figures).
     counter ejections, upstream_connects, upstream_requests, upstream_reused, upstream_retries,
         upstream_stale, upstream_closed_time_wait_here, upstream_closed_time_wait_peer,
@@ -91,26 +91,47 @@ struct worker_state {
     void give_scratch(std::unique_ptr<exchange_scratch> s);
 };
 
+// A short clear answer of the proxy's own (text/plain); when a response was started already,
+// the client connection is reset instead.
+io::task<void> reply(http::exchange& ex, int status, std::string_view body,
+                     std::optional<std::chrono::milliseconds> retry_after = std::nullopt);
+
 // Relays one exchange to a server the balancer picks.
 io::task<void> forward(worker_state& w, http::exchange& ex);
+// The backend answered an upgrade request with 101: relay the 101 and become a tunnel between
+// the client and the backend until both are done (upgrade.cpp).
+io::task<void> switch_protocols(worker_state& w, http::exchange& ex, http::client_stream& stream);
 
 // The request target in origin form: an absolute-form target gives its path and query ("/"
 // when it has none).
 std::string_view origin_target(const http::message_head& head);
 
 // Whether a field must not cross the proxy: hop-by-hop (Connection and the fields it names,
-// Keep-Alive, TE, Trailer, Upgrade, Proxy-*) or framing (Content-Length, Transfer-Encoding,
-// which the next hop's writer sets). `fields`: the message's fields, or only those from its
-// first Connection field on (connection_fields(), found once per message).
+// Keep-Alive, TE, Upgrade, Proxy-*) or framing (Content-Length, Transfer-Encoding, which the
+// next hop's writer sets). `fields`: the message's fields, or only those from its first
+// Connection field on (connection_fields(), found once per message).
 bool hop_by_hop(std::string_view name, std::span<const http::header_field> fields);
 std::span<const http::header_field> connection_fields(std::span<const http::header_field> all);
 
-// The fields sent upstream: the request's minus hop-by-hop, Expect (the proxy has taken the
-// body already) and the forwarding fields it rewrites; then X-Forwarded-For (appended to the
-// client's), X-Forwarded-Proto and Forwarded (appended) as the options say. `client` is the
-// downstream peer's address ("" for a Unix socket). Views point into head and into `storage`.
+// Whether the request asks for a tunnel the proxy makes (RFC 9110 7.8): an HTTP/1.1 GET
+// without a body, with Upgrade and Connection: upgrade. Any other request's Upgrade is dropped
+// and it is relayed as a plain one.
+bool asks_to_upgrade(const http::message_head& head);
+
+// The fields sent upstream: the request's minus hop-by-hop, Expect other than a 100-continue
+// announcing a body, and the forwarding fields it rewrites; then X-Forwarded-For (appended to
+// the client's), X-Forwarded-Proto and Forwarded (appended) as the options say; with
+// `upgrade`, Upgrade and Connection: upgrade. `client` is the downstream peer's address ("" for
+// a Unix socket). Views point into head and into `out`'s strings.
 void build_request_fields(const http::message_head& head, std::string_view client, const options& o,
-                          request_fields& out);
+                          request_fields& out, bool upgrade = false);
+
+// The trailer fields relayed: those of `trailers` a sender may put in a trailer section (RFC
+// 9110 6.5.1: no framing, routing, control, authentication or content fields) and that are
+// not hop-by-hop (by the message's own Connection field among `head_fields`).
+void build_trailer_fields(std::span<const http::header_field> trailers,
+                          std::span<const http::header_field> head_fields,
+                          std::vector<http::header_field>& out);
 
 // The fields relayed downstream: the response's minus hop-by-hop and Date (the server adds
 // its own).

@@ -72,6 +72,7 @@ stats proxy::get_stats() const {
         s.failovers += c->failovers.get();
         s.cut_short += c->cut_short.get();
         s.client_gone += c->client_gone.get();
+        s.tunnels += c->tunnels.get();
         s.ejections += c->ejections.get();
         s.upstream_connects += c->upstream_connects.get();
         s.upstream_requests += c->upstream_requests.get();

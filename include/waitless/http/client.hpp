@@ -15,6 +15,7 @@
 #include "waitless/http/client_error.hpp"
 #include "waitless/http/parser.hpp"
 #include "waitless/http/request.hpp"
+#include "waitless/http/tunnel.hpp"
 #include "waitless/io/loop.hpp"
 #include "waitless/io/task.hpp"
 #include "waitless/net/options.hpp"
@@ -49,6 +50,10 @@ class client_stream {
     // ends the stream and closes the connection.
     io::task<result<std::string_view>> next();
     bool ended() const;
+    // After a 101 to an upgrade request (client_request::upgrade): the connection's socket,
+    // taken off the loop, with the bytes already read past the 101's head; the stream ends.
+    // client_errc::protocol_switch for any other stream.
+    result<upgraded> take_upgraded();
 
   private:
     std::unique_ptr<detail::stream_state> state_;

@@ -19,7 +19,7 @@ enum class client_errc {
     peer_closed_before_response,  // the connection closed before any byte of the response
     body_too_large,               // the response body passed the limit given
     body_length_mismatch,         // a body source gave more or fewer bytes than announced
-    protocol_switch,              // a 101 response: upgrades are not supported
+    protocol_switch,  // a 101 to a request that did not ask to upgrade (client_request::upgrade)
 };
 
 const std::error_category& client_category();

@@ -42,6 +42,9 @@ enum class errc {
     // A handler's misuse of an exchange (not the peer's fault; nothing is sent).
     response_already_started,
     invalid_response_field,  // CR, LF or NUL, or a framing field the server owns
+    // A 101 to a request that did not ask to switch (or may not: a body, HTTP/1.0), a 101
+    // without Upgrade, or a tunnel without a 101.
+    not_an_upgrade,
 };
 
 const std::error_category& category();

@@ -10,6 +10,7 @@
 #include "waitless/core/error.hpp"
 #include "waitless/http/message.hpp"
 #include "waitless/http/response.hpp"
+#include "waitless/http/tunnel.hpp"
 #include "waitless/io/task.hpp"
 #include "waitless/net/endpoint.hpp"
 
@@ -43,6 +44,9 @@ class exchange {
     // the write buffer's high-water mark. Fails when the connection fails, times out or the
     // body is malformed; the server then answers (status_for(ec)) if no response was started.
     io::task<result<std::string_view>> read_body();
+    // The request's trailer fields, once read_body() gave the empty view at the end of a
+    // chunked body; empty before and for other bodies. Valid until the handler returns.
+    std::span<const header_field> trailers() const;
 
     // A whole response formatted ahead of time: the fast path. A second response is
     // errc::response_already_started.
@@ -52,13 +56,27 @@ class exchange {
     // one it is chunked (or, for an HTTP/1.0 client, delimited by the close). The server frames
     // the response: a field with CR, LF or NUL in it, or a Content-Length, Transfer-Encoding
     // or Connection field, is refused (errc::invalid_response_field) and nothing is sent.
+    // A 1xx status other than 101 is std::errc::invalid_argument (see informational()).
+    //
+    // 101 Switching Protocols: only to a request that asked (HTTP/1.1, Upgrade and
+    // Connection: upgrade, no body) and with an Upgrade field among `fields` (else
+    // errc::not_an_upgrade); the server adds Connection: upgrade. No HTTP follows on the
+    // connection: tunnel() relays the new protocol, or the connection closes after the handler.
     result<void> start(int status, std::span<const header_field> fields,
                        std::optional<std::uint64_t> content_length);
+    // An interim response (100 Continue, 103 Early Hints, ...; not 101) before the final one,
+    // written at once. Dropped for an HTTP/1.0 client, which has no 1xx; a 100 is sent once
+    // and only to a client that asked for it (Expect: 100-continue) and holds its body back,
+    // and then the server does not send its own when the body is read.
+    result<void> informational(int status, std::span<const header_field> fields);
     // Body bytes of a started response. Buffered; waits for the client to take what is
     // buffered past the server's high-water mark (backpressure).
     io::task<result<void>> write(std::string_view body);
     // Ends the started response (the last chunk when chunked).
     void end();
+    // The same with trailer fields after a chunked body (checked as in start(); dropped when
+    // the response is not chunked: a length, an HTTP/1.0 client, HEAD).
+    result<void> end(std::span<const header_field> trailers);
     // Gives up on the response (a relay whose source failed mid-body): once the handler
     // returns, the connection is reset instead of ending the response, so the client never
     // takes a cut-off body for a whole one. Later writes fail.
@@ -73,6 +91,17 @@ class exchange {
     void on_cancel(std::function<void()> hook);
     // Whether the client went away or the connection was cut while the handler ran.
     bool cancelled() const;
+
+    // After start(101, ...): relays bytes both ways between the client and `other` (a socket
+    // that switched protocols, as client_stream::take_upgraded() gives it), first what either
+    // side sent already (the bytes after the request head, other.early). Each direction goes
+    // through a bounded buffer (a slow side holds the other back); a side's FIN is relayed
+    // with shutdown(SHUT_WR); it ends when both directions have, when a side fails, when no
+    // byte moved for the server's idle_timeout, or at the drain timeout. Then `other` is closed
+    // (an RST unless both FINs went), and so is the client connection once the handler returns.
+    // errc::not_an_upgrade without a 101 started. Pass a named object (std::move(other)):
+    // g++ 12 mishandles an aggregate temporary made inside a co_await expression.
+    io::task<result<tunnel_totals>> tunnel(upgraded other);
 
     // Whether a response was started (send() or start()).
     bool responded() const;

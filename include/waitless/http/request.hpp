@@ -53,6 +53,9 @@ struct body_source {
     // error status (an early 413) or the exchange ended.
     std::function<io::task<result<std::string_view>>()> pull;
     std::function<bool()> rewind;
+    // For a chunked body: called once after its last piece; the fields go out as its trailer
+    // section (checked like header fields). Views must stay valid until the request completes.
+    std::function<std::span<const header_field>()> trailers;
     // With a length the body goes out with Content-Length (the source must give exactly that
     // many bytes); without one, chunked.
     std::optional<std::uint64_t> length;
@@ -72,6 +75,16 @@ struct client_request {
     bool idempotent = false;
     // Lets the caller end a streamed request early; must outlive the request and its stream.
     cancel_handle* cancel = nullptr;
+    // Called with each 1xx response but 101 (100 Continue, 103 Early Hints) as it arrives,
+    // before the final response; its views are valid during the call only. Runs inside the
+    // exchange: it must not wait or destroy anything the request uses.
+    std::function<void(const message_head& interim)> on_interim;
+    // The request asks to switch protocols (its fields carry Connection: upgrade and Upgrade):
+    // it goes on a new connection of its own, never taken from the pool nor given back to it.
+    // A 101 answer then completes client::stream(), and client_stream::take_upgraded() hands
+    // the socket over; any other answer is read as usual and its connection closed after it.
+    // The loop face's stream() only.
+    bool upgrade = false;
 };
 
 // Receives the response body piece by piece instead of collecting it; a piece is valid during
@@ -86,14 +99,21 @@ class client_response {
     std::string body;  // empty when the body went to a sink
 
     std::span<const header_field> headers() const { return fields_; }
+    // The trailer fields of a chunked body, once the body was read (a stream's: once next()
+    // gave its empty view); empty otherwise.
+    std::span<const header_field> trailers() const { return trailers_; }
     // The first value of the named field (case-insensitive), if present.
     std::optional<std::string_view> find(std::string_view name) const;
     // Copies a parsed head (its views point into a connection's buffer) into this response.
     void assign_head(const message_head& head);
+    // The same for the trailer fields.
+    void assign_trailers(std::span<const header_field> trailers);
 
   private:
     std::unique_ptr<char[]> storage_;  // names and values; moves keep the views valid
     std::vector<header_field> fields_;
+    std::unique_ptr<char[]> trailer_storage_;
+    std::vector<header_field> trailers_;
 };
 
 }  // namespace waitless::http

@@ -62,6 +62,7 @@ struct stats {
     std::uint64_t failovers = 0;          // connect failures tried on another server
     std::uint64_t cut_short = 0;          // relays that failed after the response started
     std::uint64_t client_gone = 0;        // the client left mid-exchange: upstream reset
+    std::uint64_t tunnels = 0;            // 101 relayed: client and backend joined by a byte tunnel
     std::uint64_t ejections = 0;          // servers ejected by passive health
     std::uint64_t upstream_connects = 0;  // upstream connections opened
     std::uint64_t upstream_requests = 0;  // requests the upstream clients completed

@@ -51,9 +51,73 @@ TEST(ProxyForward, HopByHopFieldsAreRemovedAndForwardingFieldsAdded) {
     options o;
     request_fields f;
     build_request_fields(r.head(), "192.0.2.7", o, f);
+    // Trailer announces trailer fields, which are relayed; Expect: 100-continue waits for the
+    // backend's 100, which is relayed too.
     EXPECT_EQ(joined(f),
-              "Host: site\nAccept: */*\nX-Forwarded-For: 10.0.0.1, 10.0.0.2, 192.0.2.7\n"
+              "Host: site\nTrailer: X-T\nExpect: 100-continue\nAccept: */*\n"
+              "X-Forwarded-For: 10.0.0.1, 10.0.0.2, 192.0.2.7\n"
               "X-Forwarded-Proto: http\nForwarded: for=10.0.0.1, for=192.0.2.7;proto=http\n");
+}
+
+TEST(ProxyForward, ExpectGoesUpstreamOnlyAsA100ContinueForABody) {
+    options o;
+    o.x_forwarded_for = o.x_forwarded_proto = o.forwarded = false;
+    request_fields f;
+    build_request_fields(parsed("GET / HTTP/1.1\r\nHost: s\r\nExpect: 100-continue\r\n\r\n").head(),
+                         "", o, f);
+    EXPECT_EQ(joined(f), "Host: s\n");
+    build_request_fields(parsed("PUT / HTTP/1.1\r\nHost: s\r\nExpect: something\r\n"
+                                "Content-Length: 1\r\n\r\n")
+                             .head(),
+                         "", o, f);
+    EXPECT_EQ(joined(f), "Host: s\n");
+    build_request_fields(parsed("PUT / HTTP/1.0\r\nHost: s\r\nExpect: 100-continue\r\n"
+                                "Content-Length: 1\r\n\r\n")
+                             .head(),
+                         "", o, f);
+    EXPECT_EQ(joined(f), "Host: s\n");
+}
+
+TEST(ProxyForward, OnlyABodilessHttp11GetWithUpgradeAndConnectionUpgradeIsATunnel) {
+    const std::string ws = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    EXPECT_TRUE(asks_to_upgrade(parsed("GET /ws HTTP/1.1\r\nHost: s\r\n" + ws + "\r\n").head()));
+    EXPECT_TRUE(asks_to_upgrade(
+        parsed("GET /ws HTTP/1.1\r\nHost: s\r\nUpgrade: h2c\r\nConnection: x, upgrade\r\n\r\n")
+            .head()));
+    EXPECT_FALSE(asks_to_upgrade(parsed("GET /ws HTTP/1.0\r\nHost: s\r\n" + ws + "\r\n").head()));
+    EXPECT_FALSE(asks_to_upgrade(
+        parsed("POST /ws HTTP/1.1\r\nHost: s\r\n" + ws + "Content-Length: 2\r\n\r\nab").head()));
+    EXPECT_FALSE(asks_to_upgrade(
+        parsed("GET /ws HTTP/1.1\r\nHost: s\r\nUpgrade: websocket\r\n\r\n").head()));
+    EXPECT_FALSE(asks_to_upgrade(
+        parsed("GET /ws HTTP/1.1\r\nHost: s\r\nConnection: upgrade\r\n\r\n").head()));
+
+    parsed r("GET /ws HTTP/1.1\r\nHost: s\r\n" + ws + "Sec-WebSocket-Key: k\r\n\r\n");
+    options o;
+    o.x_forwarded_for = o.x_forwarded_proto = o.forwarded = false;
+    request_fields f;
+    build_request_fields(r.head(), "", o, f, true);
+    EXPECT_EQ(joined(f),
+              "Host: s\nUpgrade: websocket\nSec-WebSocket-Key: k\nConnection: upgrade\n");
+    build_request_fields(r.head(), "", o, f, false);
+    EXPECT_EQ(joined(f), "Host: s\nSec-WebSocket-Key: k\n");
+}
+
+TEST(ProxyForward, TrailersLoseFieldsThatMayNotBeTrailers) {
+    const http::header_field head[] = {{"Connection", "X-Hop"}, {"Trailer", "X-Sum"}};
+    const http::header_field in[] = {{"X-Sum", "abc"},
+                                     {"Content-Length", "3"},
+                                     {"Transfer-Encoding", "chunked"},
+                                     {"Host", "evil"},
+                                     {"X-Hop", "1"},
+                                     {"Set-Cookie", "a=1"},
+                                     {"Keep-Alive", "timeout=1"},
+                                     {"Grpc-Status", "0"}};
+    std::vector<http::header_field> out;
+    build_trailer_fields(in, head, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].name, "X-Sum");
+    EXPECT_EQ(out[1].name, "Grpc-Status");
 }
 
 TEST(ProxyForward, ForwardingFieldsCanBeTurnedOff) {
