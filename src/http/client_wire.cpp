@@ -103,9 +103,11 @@ result<parsed_url> parse_url(std::string_view url) {
     }
     url.remove_prefix(scheme.size());
     parsed_url out;
-    const auto end = url.find_first_of("/?#");
+    const auto end = static_cast<std::size_t>(
+        std::ranges::find_if(url, [](char c) { return c == '/' || c == '?' || c == '#'; }) -
+        url.begin());
     out.authority = url.substr(0, end);
-    out.target = end == std::string_view::npos ? std::string_view("/") : url.substr(end);
+    out.target = end == url.size() ? std::string_view("/") : url.substr(end);
     if (const auto hash = out.target.find('#'); hash != std::string_view::npos) {
         out.target = out.target.substr(0, hash);
     }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <new>
 
+#include "http/scan.hpp"
 #include "waitless/http/error.hpp"
 #include "waitless/net/close.hpp"
 
@@ -32,26 +33,16 @@ std::unexpected<std::error_code> failure(std::errc e) {
 
 std::unexpected<std::error_code> misuse(errc e) { return std::unexpected(make_error_code(e)); }
 
-bool ascii_iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 bool acceptable_field(const header_field& f) {
-    for (std::string_view text : {f.name, f.value}) {
-        if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-            return false;
-        }
-    }
-    if (f.name.empty()) return false;
+    // A token for a name (RFC 9110 5.1), no control character but HTAB in a value (5.5): a CR
+    // or LF would end the field and let a handler's data write fields of its own.
+    if (f.name.empty() || !std::ranges::all_of(f.name, detail::is_token_char)) return false;
+    const char* end = f.value.data() + f.value.size();
+    if (detail::find_field_control_simd(f.value.data(), end) != end) return false;
     for (std::string_view framing : {"content-length", "transfer-encoding", "connection"}) {
-        if (ascii_iequals(f.name, framing)) return false;
+        if (iequals(f.name, framing)) return false;
     }
     return true;
 }
