@@ -58,9 +58,8 @@ TEST(NetListen, AcceptedSocketsInheritTheListenersNodelay) {
         ASSERT_TRUE(accepted);
         int value = -1;
         socklen_t length = sizeof value;
-        ASSERT_EQ(::getsockopt(accepted->native_handle(), IPPROTO_TCP, TCP_NODELAY, &value,
-                               &length),
-                  0);
+        ASSERT_EQ(
+            ::getsockopt(accepted->native_handle(), IPPROTO_TCP, TCP_NODELAY, &value, &length), 0);
         EXPECT_EQ(value != 0, nodelay);
     }
 }
