@@ -27,6 +27,7 @@ struct proxy_flags {
     std::string trusted_peers;
     std::string source;
     std::string local_port_range;
+    bool local_port_range_given = false;  // also when given empty
     std::string client_header_timeout = "10s";
     std::string client_idle_timeout = "60s";
     std::string client_io_timeout = "60s";
@@ -128,7 +129,7 @@ proxy::options options_of(const proxy_flags& flags) {
         o.source_addresses.push_back(*ip);
         sources = comma == std::string_view::npos ? std::string_view{} : sources.substr(comma + 1);
     }
-    if (!flags.local_port_range.empty()) o.local_port_range = port_range_of(flags.local_port_range);
+    if (flags.local_port_range_given) o.local_port_range = port_range_of(flags.local_port_range);
     so.header_timeout = *parse_duration(flags.client_header_timeout);
     so.idle_timeout = *parse_duration(flags.client_idle_timeout);
     so.io_timeout = *parse_duration(flags.client_io_timeout);
@@ -235,9 +236,10 @@ command add_proxy(CLI::App& parent) {
                     "Client networks auto may reset like loopback ones: CIDR,CIDR...");
     cli->add_option("--source", flags->source,
                     "Local addresses for upstream connections, spread round robin: IP,IP...");
-    cli->add_option("--local-port-range", flags->local_port_range,
-                    "Local ports for upstream connections: LOW-HIGH (IP_LOCAL_PORT_RANGE, "
-                    "Linux 6.3+)");
+    auto* port_range =
+        cli->add_option("--local-port-range", flags->local_port_range,
+                        "Local ports for upstream connections: LOW-HIGH (IP_LOCAL_PORT_RANGE, "
+                        "Linux 6.3+)");
     const auto duration = [&](const char* name, std::string& into, const char* what) {
         cli->add_option(name, into, what)->check(duration_check());
     };
@@ -286,7 +288,10 @@ command add_proxy(CLI::App& parent) {
     cli->add_flag("--no-x-forwarded-proto", flags->no_x_forwarded_proto,
                   "Do not set X-Forwarded-Proto");
     cli->add_flag("--no-forwarded", flags->no_forwarded, "Do not append a Forwarded element");
-    return {cli, [flags] { return run_proxy(*flags); }};
+    return {cli, [flags, port_range] {
+                flags->local_port_range_given = port_range->count() > 0;
+                return run_proxy(*flags);
+            }};
 }
 
 }  // namespace waitless::app
