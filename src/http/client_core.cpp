@@ -152,10 +152,13 @@ io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_on
             bump(counters_->stale);  // its loop saw the close come (and told the learner)
         } else if (!idle_fits(o, c, now, replayable)) {
             // closed below; the connector tells the learner it was still open
-        } else if (net::check_liveness(c.native_handle()) != net::liveness::alive) {
+        } else if (const auto live = net::check_liveness(c.native_handle());
+                   live != net::liveness::alive) {
             bump(counters_->stale);
             // Closed somewhere between its last use and now: now is an upper bound.
-            if (!c.advertised()) o.idle->closed(now - c.idle_since(), now);
+            if (!c.advertised() && live != net::liveness::unexpected_data) {
+                o.idle->closed(now - c.idle_since(), now);
+            }
         } else {
             if (!c.advertised()) o.idle->alive(now - c.idle_since());
             co_return l;
