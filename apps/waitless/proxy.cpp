@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <charconv>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,6 +12,8 @@
 #include "command.hpp"
 #include "duration.hpp"
 #include "listening.hpp"
+#include "waitless/core/procfs.hpp"
+#include "waitless/net/options.hpp"
 
 namespace waitless::app {
 namespace {
@@ -23,6 +26,8 @@ struct proxy_flags {
     std::string close_policy = "auto";
     std::string trusted_peers;
     std::string source;
+    std::string local_port_range;
+    bool local_port_range_given = false;  // also when given empty
     std::string client_header_timeout = "10s";
     std::string client_idle_timeout = "60s";
     std::string client_io_timeout = "60s";
@@ -44,6 +49,55 @@ struct proxy_flags {
     bool no_x_forwarded_proto = false;
     bool no_forwarded = false;
 };
+
+// "LOW-HIGH", two ports with LOW <= HIGH.
+net::port_range port_range_of(const std::string& text) {
+    const auto bad = [&] {
+        return usage_error("--local-port-range '" + text +
+                           "': expected LOW-HIGH, two ports from 1 to 65535 with LOW <= HIGH");
+    };
+    const auto dash = text.find('-');
+    if (dash == std::string::npos) throw bad();
+    const auto port = [&](std::string_view part) {
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+        if (part.empty() || ec != std::errc() || end != part.data() + part.size() || value < 1 ||
+            value > 65535) {
+            throw bad();
+        }
+        return static_cast<std::uint16_t>(value);
+    };
+    const std::string_view all(text);
+    const net::port_range range{port(all.substr(0, dash)), port(all.substr(dash + 1))};
+    if (range.low > range.high) throw bad();
+    return range;
+}
+
+// Said once at start: what the kernel will make of --local-port-range.
+void note_port_range(const net::port_range& range) {
+    if (!net::local_port_range_supported()) {
+        std::fprintf(stderr,
+                     "waitless proxy: this kernel has no IP_LOCAL_PORT_RANGE (Linux 6.3+): "
+                     "--local-port-range is ignored, net.ipv4.ip_local_port_range applies\n");
+        return;
+    }
+    const auto ns = core::read_sysctl_numbers("net.ipv4.ip_local_port_range");
+    if (!ns || ns->size() != 2) return;
+    const auto low = (*ns)[0];
+    const auto high = (*ns)[1];
+    if (range.low < low || range.low > high || range.high < low || range.high > high) {
+        std::fprintf(stderr,
+                     "waitless proxy: --local-port-range %u-%u reaches outside "
+                     "net.ipv4.ip_local_port_range %lld-%lld: the kernel ignores a bound outside "
+                     "it\n",
+                     unsigned{range.low}, unsigned{range.high}, static_cast<long long>(low),
+                     static_cast<long long>(high));
+    }
+}
+
+std::string milliseconds_text(const std::optional<std::chrono::milliseconds>& ms) {
+    return ms ? std::to_string(ms->count()) + "ms" : std::string("none");
+}
 
 proxy::options options_of(const proxy_flags& flags) {
     proxy::options o;
@@ -75,6 +129,7 @@ proxy::options options_of(const proxy_flags& flags) {
         o.source_addresses.push_back(*ip);
         sources = comma == std::string_view::npos ? std::string_view{} : sources.substr(comma + 1);
     }
+    if (flags.local_port_range_given) o.local_port_range = port_range_of(flags.local_port_range);
     so.header_timeout = *parse_duration(flags.client_header_timeout);
     so.idle_timeout = *parse_duration(flags.client_idle_timeout);
     so.io_timeout = *parse_duration(flags.client_io_timeout);
@@ -102,6 +157,7 @@ proxy::options options_of(const proxy_flags& flags) {
 
 int run_proxy(const proxy_flags& flags) {
     auto options = options_of(flags);
+    if (options.local_port_range) note_port_range(*options.local_port_range);
     // The workers inherit this mask, so only the sigwait() below sees the signals.
     sigset_t signals;
     sigemptyset(&signals);
@@ -131,7 +187,8 @@ int run_proxy(const proxy_flags& flags) {
                  "%llu relayed, %llu 503, %llu 502, %llu 504, %llu 413, %llu cut short, %llu "
                  "clients gone, %llu tunnels\n"
                  "waitless proxy: upstream: %llu connects, %llu requests, reuse ratio %.3f, "
-                 "%llu retries, %llu failovers, %llu stale, %llu ejections\n"
+                 "%llu retries, %llu failovers, %llu stale, %llu ejections, %llu past the idle "
+                 "timeout, %llu too idle to risk\n"
                  "waitless proxy: closes: client side %llu TIME_WAIT here, %llu TIME_WAIT on "
                  "the client, %llu reset; upstream side %llu TIME_WAIT here, %llu TIME_WAIT on "
                  "the server, %llu reset\n",
@@ -140,9 +197,17 @@ int run_proxy(const proxy_flags& flags) {
                  u(s.bad_gateway), u(s.gateway_timeouts), u(s.too_large), u(s.cut_short),
                  u(s.client_gone), u(s.tunnels), u(s.upstream_connects), u(s.upstream_requests),
                  reuse, u(s.upstream_retries), u(s.failovers), u(s.upstream_stale), u(s.ejections),
+                 u(s.upstream_keep_alive_expired), u(s.upstream_too_idle_to_risk),
                  u(s.downstream.closed_time_wait_here), u(s.downstream.closed_time_wait_peer),
                  u(s.downstream.closed_reset), u(s.upstream_closed_time_wait_here),
                  u(s.upstream_closed_time_wait_peer), u(s.upstream_closed_reset));
+    for (const auto& idle : s.upstream_idle_timeouts) {
+        std::fprintf(stderr,
+                     "waitless proxy: upstream %s: idle timeout learned %s, advertised %s, %llu "
+                     "idle closes\n",
+                     idle.server.c_str(), milliseconds_text(idle.learned).c_str(),
+                     milliseconds_text(idle.advertised).c_str(), u(idle.idle_closes));
+    }
     return exit_ok;
 }
 
@@ -171,6 +236,10 @@ command add_proxy(CLI::App& parent) {
                     "Client networks auto may reset like loopback ones: CIDR,CIDR...");
     cli->add_option("--source", flags->source,
                     "Local addresses for upstream connections, spread round robin: IP,IP...");
+    auto* port_range =
+        cli->add_option("--local-port-range", flags->local_port_range,
+                        "Local ports for upstream connections: LOW-HIGH (IP_LOCAL_PORT_RANGE, "
+                        "Linux 6.3+)");
     const auto duration = [&](const char* name, std::string& into, const char* what) {
         cli->add_option(name, into, what)->check(duration_check());
     };
@@ -187,14 +256,15 @@ command add_proxy(CLI::App& parent) {
     duration("--upstream-idle-timeout", flags->upstream_idle_timeout,
              "Pooled upstream connections idle this long are reset (default 60s)");
     duration("--keep-alive-margin", flags->keep_alive_margin,
-             "Never reuse an upstream connection past its Keep-Alive: timeout minus this "
-             "(default 1s)");
+             "Never reuse an upstream connection past its Keep-Alive: timeout, or the idle "
+             "timeout learned from its closes, minus this (default 1s)");
     duration("--total-timeout", flags->total_timeout,
              "The whole upstream exchange, bodies included (default 5m)");
     duration("--drain-timeout", flags->drain_timeout,
              "On SIGTERM, how long requests in flight may take (default 30s)");
     duration("--upstream-max-lifetime", flags->upstream_max_lifetime,
-             "Retire upstream connections this old with Connection: close (default: never)");
+             "Retire upstream connections this old (less up to 10% at random) with "
+             "Connection: close (default: never)");
     duration("--ejection-time", flags->ejection_time,
              "How long a failing server is first ejected; doubles in a row (default 1s)");
     cli->add_option("--max-body-size", flags->max_body_size,
@@ -218,7 +288,10 @@ command add_proxy(CLI::App& parent) {
     cli->add_flag("--no-x-forwarded-proto", flags->no_x_forwarded_proto,
                   "Do not set X-Forwarded-Proto");
     cli->add_flag("--no-forwarded", flags->no_forwarded, "Do not append a Forwarded element");
-    return {cli, [flags] { return run_proxy(*flags); }};
+    return {cli, [flags, port_range] {
+                flags->local_port_range_given = port_range->count() > 0;
+                return run_proxy(*flags);
+            }};
 }
 
 }  // namespace waitless::app

@@ -59,6 +59,10 @@ client_stats client::stats() const { return core_->stats(); }
 std::optional<pool::stats> client::pool_stats(std::string_view origin) const {
     return core_->pool_stats(origin);
 }
+std::optional<idle_timeout_stats> client::idle_timeout(std::string_view origin) const {
+    return core_->idle_timeout(origin);
+}
+void client::close_idle() { core_->close_idle(); }
 const client_options& client::options() const { return core_->options(); }
 
 blocking_client::blocking_client(client_options options)
@@ -75,6 +79,9 @@ result<client_response> blocking_client::request(const client_request& r, body_s
 client_stats blocking_client::stats() const { return core_->stats(); }
 std::optional<pool::stats> blocking_client::pool_stats(std::string_view origin) const {
     return core_->pool_stats(origin);
+}
+std::optional<idle_timeout_stats> blocking_client::idle_timeout(std::string_view origin) const {
+    return core_->idle_timeout(origin);
 }
 const client_options& blocking_client::options() const { return core_->options(); }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client_idle.hpp"
 #include "client_wire.hpp"
 #include "waitless/http/error.hpp"
 #include "waitless/net/error.hpp"
@@ -43,7 +44,18 @@ client_connection::client_connection(net::socket s, const parser_limits& limits,
       buffer_(std::make_unique_for_overwrite<char[]>(initial_buffer)),
       capacity_(initial_buffer),
       max_buffer_(std::max(initial_buffer, limits.max_head + limits.max_chunk_line + 64)),
-      born_(now) {}
+      born_(now) {
+    watch_.on_hangup(&client_connection::on_peer_hangup, this);
+}
+
+void client_connection::on_peer_hangup(void* self) {
+    auto& c = *static_cast<client_connection*>(self);
+    // Only a close while idle says something about the server's idle timeout.
+    if (c.idle_since_ == pool::time_point{} || c.peer_closed()) return;
+    c.peer_closed_at_ = pool::coarse_now();
+    if (c.learner_ && !c.advertised_)
+        c.learner_->closed(c.peer_closed_at_ - c.idle_since_, c.peer_closed_at_);
+}
 
 client_connection::~client_connection() {
     if (fd_) (void)close();
@@ -57,18 +69,17 @@ result<void> client_connection::attach(io::loop& l) {
 
 void client_connection::detach() {
     if (io::loop* l = watch_.owner()) l->remove(fd_.native_handle(), watch_);
-    idle_since_ = {};  // unwatched from now on: stale() asks the kernel
 }
 
-bool client_connection::stale(pool::time_point now) const {
+net::liveness client_connection::liveness(pool::time_point now) const {
     // Idle longer than this, the connection is asked directly: what epoll reported is as old
     // as this turn, and a server's idle close may be landing now. Busy connections come back
     // far sooner and cost no syscall; idle ones cost one at a rate that does not matter.
     constexpr auto ask_after = std::chrono::milliseconds(100);
-    if (watch_.peer_shut_down || watch_.failed) return true;
     const bool watched = watch_.owner() != nullptr && watch_.owner() == io::loop::current();
-    if (watched && !watch_.readable && now - idle_since_ < ask_after) return false;
-    return net::check_liveness(fd_.native_handle()) != net::liveness::alive;
+    const bool quiet = !watch_.readable && !watch_.peer_shut_down && !watch_.failed;
+    if (watched && quiet && now - idle_since_ < ask_after) return net::liveness::alive;
+    return net::check_liveness(fd_.native_handle());
 }
 
 result<net::close_outcome> client_connection::close() {
@@ -385,15 +396,20 @@ void client_connection::finish_response(const exchange_plan& plan, exchange_outc
     }
     begin_ = end_ = 0;
     o.mode = close_mode::idle;
-    idle_since_ = pool::coarse_now();
+    const auto now = pool::coarse_now();
+    advertised_ = false;
     if (auto timeout = keep_alive_timeout(head)) {
-        const auto usable = std::chrono::duration_cast<pool::duration>(*timeout) -
-                            std::chrono::duration_cast<pool::duration>(plan.keep_alive_margin);
+        const auto advertised = std::chrono::duration_cast<pool::duration>(*timeout);
+        if (learner_) learner_->advertised(advertised);
+        const auto usable =
+            advertised - std::chrono::duration_cast<pool::duration>(plan.keep_alive_margin);
         if (usable <= pool::duration::zero()) return;  // idle and drained: closed by RST
-        reuse_deadline_ = idle_since_ + usable;
+        reuse_deadline_ = now + usable;
+        advertised_ = true;
     } else {
         reuse_deadline_ = pool::time_point::max();
     }
+    idle_since_ = now;
     o.reusable = true;
 }
 

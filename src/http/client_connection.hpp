@@ -24,9 +24,12 @@
 #include "waitless/io/task.hpp"
 #include "waitless/net/close.hpp"
 #include "waitless/net/socket.hpp"
+#include "waitless/net/stale.hpp"
 #include "waitless/pool/clock.hpp"
 
 namespace waitless::http::detail {
+
+class idle_learner;
 
 // The peer reset or closed the connection under us (ECONNRESET, EPIPE, ECONNABORTED).
 bool connection_lost(std::error_code ec);
@@ -103,13 +106,27 @@ class client_connection {
 
     std::uint64_t uses() const { return uses_; }
     pool::time_point born() const { return born_; }
+    // Its next request carries Connection: close from this moment on (max_lifetime, jittered).
+    pool::time_point retire_at() const { return retire_at_; }
+    void set_retire_at(pool::time_point at) { retire_at_ = at; }
     // Past this the server may already be closing the idle connection: do not reuse it.
     pool::time_point reuse_deadline() const { return reuse_deadline_; }
-    // Whether the server closed (FIN or RST) or sent stray bytes while this sat idle: read from
-    // what the loop's epoll reported since the last exchange when it watched all along, with no
-    // syscall; asked with a MSG_PEEK otherwise, or when idle long enough that a close may be
-    // landing right now.
-    bool stale(pool::time_point now) const;
+    // What a MSG_PEEK would say of the idle connection (net::check_liveness), without the
+    // syscall when the loop's epoll watched it all along and reported nothing: a FIN, an RST or
+    // stray bytes that came before this turn are in the watch's flags. Asked directly when
+    // unwatched (the blocking face moves connections between loops), when something came, or
+    // when idle long enough that a server's close may be landing right now.
+    net::liveness liveness(pool::time_point now) const;
+    // The last response said Keep-Alive: timeout=N (reuse_deadline() is then its own).
+    bool advertised() const { return advertised_; }
+    // When the last response ended, while the connection waits for its next request; the
+    // epoch otherwise (never used, or in an exchange).
+    pool::time_point idle_since() const { return idle_since_; }
+    // The server's FIN or RST came while the connection was idle (seen by its loop).
+    bool peer_closed() const { return peer_closed_at_ != pool::time_point{}; }
+    // Where its idle closes are told (the origin's); set once, before the first exchange.
+    void set_learner(std::shared_ptr<idle_learner> l) { learner_ = std::move(l); }
+    idle_learner* learner() const { return learner_.get(); }
     void set_close_mode(close_mode m) { mode_ = m; }
     close_mode mode() const { return mode_; }
     void set_peer_close_wait(std::chrono::milliseconds wait) { peer_close_wait_ = wait; }
@@ -157,6 +174,8 @@ class client_connection {
     void release_body() {
         if (continue_alarm_) continue_alarm_->cancel();
     }
+    // The loop saw the peer's FIN or RST while nobody was reading.
+    static void on_peer_hangup(void* self);
 
     net::socket fd_;
     io::fd_watch watch_;
@@ -180,7 +199,11 @@ class client_connection {
     std::uint64_t uses_ = 0;
     pool::time_point born_;
     pool::time_point reuse_deadline_ = pool::time_point::max();
-    pool::time_point idle_since_{};  // the end of the last exchange; reset when detached
+    pool::time_point retire_at_ = pool::time_point::max();
+    pool::time_point idle_since_{};
+    pool::time_point peer_closed_at_{};
+    bool advertised_ = false;
+    std::shared_ptr<idle_learner> learner_;
     close_mode mode_ = close_mode::idle;
     std::chrono::milliseconds peer_close_wait_{1000};
 };

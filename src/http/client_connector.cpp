@@ -1,6 +1,9 @@
 // Connects and closes for the client's pools.
 #include "client_connector.hpp"
 
+#include <algorithm>
+#include <random>
+
 #include "waitless/net/connect.hpp"
 #include "waitless/net/error.hpp"
 #include "waitless/pool/clock.hpp"
@@ -8,9 +11,25 @@
 namespace waitless::http::detail {
 namespace {
 
+// splitmix64 over a per-thread state seeded once from the system: cheap, and threads differ.
+std::uint64_t next_random() {
+    thread_local std::uint64_t state =
+        (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 connection_ptr wrap(net::socket s, const origin_settings& st) {
-    auto c = std::make_unique<client_connection>(std::move(s), st.limits, pool::coarse_now());
+    const auto now = pool::coarse_now();
+    auto c = std::make_unique<client_connection>(std::move(s), st.limits, now);
     c->set_peer_close_wait(st.peer_close_wait);
+    c->set_learner(st.idle);
+    if (st.max_lifetime.count() > 0) {
+        c->set_retire_at(now +
+                         jittered_lifetime(st.max_lifetime, st.lifetime_jitter, next_random()));
+    }
     return c;
 }
 
@@ -19,6 +38,15 @@ io::task<void> close_later(connection_ptr c, std::shared_ptr<client_counters> k)
 }
 
 }  // namespace
+
+pool::duration jittered_lifetime(pool::duration max_lifetime, double jitter, std::uint64_t random) {
+    jitter = std::clamp(jitter, 0.0, 1.0);
+    // The top 53 bits as a fraction in [0, 1).
+    const double u = static_cast<double>(random >> 11) * 0x1.0p-53;
+    const auto cut =
+        static_cast<pool::duration::rep>(static_cast<double>(max_lifetime.count()) * jitter * u);
+    return max_lifetime - pool::duration(cut);
+}
 
 void count_close(client_counters& k, const result<net::close_outcome>& outcome) {
     if (!outcome) return;
@@ -86,6 +114,12 @@ io::task<result<connection_ptr>> loop_connector::create() {
 
 void loop_connector::destroy(connection_ptr& c) {
     if (!c) return;
+    // Idle on this loop, and the server's close would have been seen: it kept the connection
+    // at least this long.
+    if (c->idle_since() != pool::time_point{} && !c->peer_closed() && !c->advertised() &&
+        c->learner() != nullptr && c->watch().owner() != nullptr) {
+        c->learner()->alive(pool::coarse_now() - c->idle_since());
+    }
     if (c->mode() == close_mode::peer_first && c->watch().owner() != nullptr) {
         io::spawn(close_later(std::move(c), settings_->counters));
         return;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "client_connection.hpp"
+#include "client_idle.hpp"
 #include "client_resolver.hpp"
 #include "waitless/http/client.hpp"
 #include "waitless/io/loop.hpp"
@@ -21,13 +22,17 @@ namespace waitless::http::detail {
 
 struct client_counters {
     std::atomic<std::uint64_t> requests{0}, failures{0}, retries{0}, reused{0}, stale{0},
-        keep_alive_expired{0}, retired{0}, time_wait_here{0}, time_wait_peer{0}, reset{0};
+        keep_alive_expired{0}, too_idle_to_risk{0}, retired{0}, time_wait_here{0},
+        time_wait_peer{0}, reset{0};
 };
 
 inline void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 void count_close(client_counters& k, const result<net::close_outcome>& outcome);
 
 using connection_ptr = std::unique_ptr<client_connection>;
+
+// max_lifetime cut by up to `jitter` of it: `random` picks where (uniform over its 64 bits).
+pool::duration jittered_lifetime(pool::duration max_lifetime, double jitter, std::uint64_t random);
 
 // What both connectors need; shared, so a create in flight outlives the client safely.
 struct origin_settings {
@@ -36,8 +41,11 @@ struct origin_settings {
     net::connect_options connect;
     parser_limits limits;
     std::chrono::milliseconds peer_close_wait{1000};
+    std::chrono::milliseconds max_lifetime{0};  // zero: none
+    double lifetime_jitter = 0;
     std::shared_ptr<client_counters> counters;
     std::shared_ptr<resolver> names;
+    std::shared_ptr<idle_learner> idle;  // the origin's
 };
 
 // The loop face's factory (pool::loop_factory_for): everything on the loop.

@@ -36,6 +36,7 @@ class loop_origin final : public origin {
     pool::stats stats() const override { return pool_.stats(); }
     io::task<result<connection_ptr>> connect() override { co_return co_await own_.create(); }
     void discard(connection_ptr& c) override { own_.destroy(c); }
+    void clear() override { pool_.clear(); }
 
   private:
     loop_connector own_;  // for connections outside the pool
@@ -54,6 +55,7 @@ class shared_origin final : public origin {
         co_return std::unexpected(std::make_error_code(std::errc::operation_not_supported));
     }
     void discard(connection_ptr& c) override { c.reset(); }
+    void clear() override { pool_.clear(); }
 
   private:
     pool::pool<connection_ptr, blocking_connector> pool_;
@@ -76,15 +78,22 @@ std::shared_ptr<origin> client_core::make_origin(const parsed_url& url) {
     st->connect = options_.connect;
     st->limits = options_.limits;
     st->peer_close_wait = options_.peer_close_wait;
+    st->max_lifetime = options_.max_lifetime;
+    st->lifetime_jitter = options_.lifetime_jitter;
     st->counters = counters_;
     st->names = names_;
+    st->idle = std::make_shared<idle_learner>(loop_ == nullptr);
     std::string key(url.authority);
+    std::shared_ptr<origin> made;
     if (loop_ != nullptr) {
-        return std::make_shared<loop_origin>(std::move(key), *loop_, loop_connector(*loop_, st),
+        made = std::make_shared<loop_origin>(std::move(key), *loop_, loop_connector(*loop_, st),
                                              pool_options_for(options_));
+    } else {
+        made = std::make_shared<shared_origin>(std::move(key), blocking_connector(st),
+                                               pool_options_for(options_));
     }
-    return std::make_shared<shared_origin>(std::move(key), blocking_connector(st),
-                                           pool_options_for(options_));
+    made->idle = st->idle;
+    return made;
 }
 
 std::shared_ptr<origin> client_core::origin_for(const parsed_url& url) {
@@ -113,20 +122,51 @@ void client_core::sweep(pool::time_point now) {
     });
 }
 
-io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_only) {
+bool client_core::idle_fits(const origin& o, const client_connection& c, pool::time_point now,
+                            bool replayable) {
+    // An advertised timeout wins over what is learned.
+    if (c.advertised()) {
+        if (now < c.reuse_deadline()) return true;
+        bump(counters_->keep_alive_expired);
+        return false;
+    }
+    const auto idle = now - c.idle_since();
+    const auto margin = pool::duration(options_.keep_alive_margin);
+    // Past a learned timeout minus the margin: no request takes it.
+    const auto known = o.idle->reuse_limit(true, margin, now);
+    if (known != pool::duration::max()) {
+        if (idle < known) return true;
+        bump(counters_->keep_alive_expired);
+        return false;
+    }
+    if (replayable || idle < o.idle->reuse_limit(false, margin, now)) return true;
+    bump(counters_->too_idle_to_risk);
+    return false;
+}
+
+io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_only,
+                                                        bool replayable) {
     for (;;) {
         auto l = co_await o.acquire();
         if (!l) co_return l;
         client_connection& c = ***l;
         if (c.uses() == 0) co_return l;
+        const auto now = pool::coarse_now();
         if (fresh_only) {
             // Idle since before a reused sibling failed: likely dead too, and the retry wants a
             // new connection. Closed by RST: no TIME_WAIT.
-        } else if (const auto now = pool::coarse_now(); now >= c.reuse_deadline()) {
-            bump(counters_->keep_alive_expired);
-        } else if (c.stale(now)) {
+        } else if (c.peer_closed()) {
+            bump(counters_->stale);  // its loop saw the close come (and told the learner)
+        } else if (!idle_fits(o, c, now, replayable)) {
+            // closed below; the connector tells the learner it was still open
+        } else if (const auto live = c.liveness(now); live != net::liveness::alive) {
             bump(counters_->stale);
+            // Closed somewhere between its last use and now: now is an upper bound.
+            if (!c.advertised() && live != net::liveness::unexpected_data) {
+                o.idle->closed(now - c.idle_since(), now);
+            }
         } else {
+            if (!c.advertised()) o.idle->alive(now - c.idle_since());
             co_return l;
         }
         c.set_close_mode(close_mode::idle);
@@ -177,8 +217,8 @@ result<bool> client_core::begin(request_setup& st, connection_lease& l) {
     const auto now = pool::coarse_now();
     const bool reused = c.uses() > 0;
     if (reused) bump(counters_->reused);
-    st.plan.close = (options_.max_uses > 0 && c.uses() + 1 >= options_.max_uses) ||
-                    (options_.max_lifetime.count() > 0 && now - c.born() >= options_.max_lifetime);
+    st.plan.close =
+        (options_.max_uses > 0 && c.uses() + 1 >= options_.max_uses) || now >= c.retire_at();
     if (st.plan.close) bump(counters_->retired);
     st.plan.deadline = pool::add_saturated(now, options_.request_timeout);
     return reused;
@@ -219,7 +259,7 @@ io::task<result<client_response>> client_core::run(const client_request& r, cons
     if (!st) co_return std::unexpected(failed(st.error()));
     bool retried = false;
     for (;;) {
-        auto l = co_await acquire(*st->o, retried);
+        auto l = co_await acquire(*st->o, retried, is_replayable(r));
         if (!l) co_return std::unexpected(failed(l.error()));
         auto reused = begin(*st, *l);
         if (!reused) co_return std::unexpected(failed(reused.error()));
@@ -258,7 +298,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
     for (;;) {
         if (r.cancel != nullptr && r.cancel->cancelled_)
             co_return std::unexpected(failed(canceled()));
-        auto l = co_await acquire(*st->o, retried);
+        auto l = co_await acquire(*st->o, retried, is_replayable(r));
         if (!l) co_return std::unexpected(failed(l.error()));
         if (r.cancel != nullptr && r.cancel->cancelled_) {
             co_return std::unexpected(failed(canceled()));  // the lease goes back unused
@@ -405,6 +445,7 @@ client_stats client_core::stats() const {
     s.reused = get(k.reused);
     s.stale = get(k.stale);
     s.keep_alive_expired = get(k.keep_alive_expired);
+    s.too_idle_to_risk = get(k.too_idle_to_risk);
     s.retired = get(k.retired);
     s.closed_time_wait_here = get(k.time_wait_here);
     s.closed_time_wait_peer = get(k.time_wait_peer);
@@ -419,6 +460,21 @@ std::optional<pool::stats> client_core::pool_stats(std::string_view key) const {
         if (o->key == key) return o->stats();
     }
     return std::nullopt;
+}
+
+std::optional<idle_timeout_stats> client_core::idle_timeout(std::string_view key) const {
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (loop_ == nullptr) lock.lock();
+    for (const auto& o : origins_) {
+        if (o->key == key) return o->idle->stats();
+    }
+    return std::nullopt;
+}
+
+void client_core::close_idle() {
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (loop_ == nullptr) lock.lock();
+    for (const auto& o : origins_) o->clear();
 }
 
 }  // namespace waitless::http::detail

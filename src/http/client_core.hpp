@@ -35,9 +35,11 @@ class origin {
     // A connection of its own, outside the pool (an upgrade), and its end by its close mode.
     virtual io::task<result<connection_ptr>> connect() = 0;
     virtual void discard(connection_ptr& c) = 0;
+    virtual void clear() = 0;  // closes the idle connections
 
     const std::string key;  // "host[:port]" as in the URL, also the Host field's value
     pool::time_point last_used{};
+    std::shared_ptr<idle_learner> idle;  // what its connections tell of its idle timeout
 };
 
 // What a request needs once its URL and fields are checked.
@@ -68,6 +70,8 @@ class client_core {
 
     client_stats stats() const;
     std::optional<pool::stats> pool_stats(std::string_view key) const;
+    std::optional<idle_timeout_stats> idle_timeout(std::string_view key) const;
+    void close_idle();
     const client_options& options() const { return options_; }
 
   private:
@@ -85,8 +89,13 @@ class client_core {
     // Drops origins with no connection left that nobody used for origin_idle_timeout.
     void sweep(pool::time_point now);
     // A connection fit for a request: expired or stale idle ones are closed (RST) on the way.
-    // fresh_only: a new connection (for the retry).
-    io::task<result<connection_lease>> acquire(origin& o, bool fresh_only);
+    // fresh_only: a new connection (for the retry). replayable: the request may be sent again,
+    // so it may take a connection idle longer than a known timeout allows (see
+    // client_options::keep_alive_margin).
+    io::task<result<connection_lease>> acquire(origin& o, bool fresh_only, bool replayable);
+    // Whether an idle connection may carry the request, by its idle time.
+    bool idle_fits(const origin& o, const client_connection& c, pool::time_point now,
+                   bool replayable);
 
     const client_options options_;
     io::loop* const loop_;

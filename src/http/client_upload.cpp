@@ -63,6 +63,7 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
     WAITLESS_ASSERT(watch_.owner() != nullptr);
     WAITLESS_ASSERT(!upload_.running);
     ++uses_;
+    idle_since_ = {};
     upload_ = {};
     head_in_ = false;
     bool body_left = false;

@@ -97,6 +97,7 @@ http::client_options client_options_for(const options& o) {
     co.max_connections_per_origin = o.max_connections_per_upstream;
     co.connect.timeout = o.upstream_connect_timeout;
     co.connect.source_addresses = o.source_addresses;
+    co.connect.local_port_range = o.local_port_range;
     co.response_header_timeout = o.upstream_header_timeout;
     co.request_timeout = o.total_timeout;
     co.idle_timeout = o.upstream_idle_timeout;
@@ -132,8 +133,18 @@ void worker_state::give_scratch(std::unique_ptr<exchange_scratch> s) {
 void worker_state::publish() {
     const auto s = client.stats();
     std::uint64_t connects = 0;
-    for (const auto& u : config.o.upstreams) {
-        if (auto p = client.pool_stats(u.authority())) connects += p->created;
+    const auto as_counter = [](const std::optional<std::chrono::milliseconds>& ms) {
+        return ms ? static_cast<std::uint64_t>(ms->count()) + 1 : 0;
+    };
+    for (std::size_t i = 0; i < config.o.upstreams.size(); ++i) {
+        const auto key = config.o.upstreams[i].authority();
+        if (auto p = client.pool_stats(key)) connects += p->created;
+        if (auto idle = client.idle_timeout(key)) {
+            auto& u = counters.per_upstream[i];
+            u.learned.set(as_counter(idle->learned));
+            u.advertised.set(as_counter(idle->advertised));
+            u.idle_closes.set(idle->idle_closes);
+        }
     }
     counters.upstream_connects.set(connects);
     counters.upstream_requests.set(s.requests);
@@ -143,6 +154,8 @@ void worker_state::publish() {
     counters.upstream_closed_time_wait_here.set(s.closed_time_wait_here);
     counters.upstream_closed_time_wait_peer.set(s.closed_time_wait_peer);
     counters.upstream_closed_reset.set(s.closed_reset);
+    counters.upstream_keep_alive_expired.set(s.keep_alive_expired);
+    counters.upstream_too_idle_to_risk.set(s.too_idle_to_risk);
     counters.ejections.set(servers.ejections());
 }
 

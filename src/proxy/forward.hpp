@@ -34,13 +34,21 @@ class counter {
     std::atomic<std::uint64_t> value_{0};
 };
 
+// One upstream server's idle timeout as one worker knows it: milliseconds plus one, 0: none.
+struct upstream_idle_counters {
+    counter learned, advertised, idle_closes;
+};
+
 struct worker_counters {
+    explicit worker_counters(std::size_t upstreams) : per_upstream(upstreams) {}
+
     counter requests, responses_relayed, unavailable, bad_gateway, gateway_timeouts, too_large,
         failovers, cut_short, client_gone, tunnels;
-    // Published by the worker when it stops (its client's figures).
+    // Published by the worker now and then and when it stops (its client's figures).
     counter ejections, upstream_connects, upstream_requests, upstream_reused, upstream_retries,
         upstream_stale, upstream_closed_time_wait_here, upstream_closed_time_wait_peer,
-        upstream_closed_reset;
+        upstream_closed_reset, upstream_keep_alive_expired, upstream_too_idle_to_risk;
+    std::vector<upstream_idle_counters> per_upstream;  // sized once, never moved
 };
 
 // What every worker reads and nobody writes once the proxy runs.

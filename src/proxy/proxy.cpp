@@ -28,7 +28,7 @@ proxy::proxy(options o) : config_(std::make_shared<detail::shared_config>()) {
     for (const auto& u : config_->o.upstreams)
         config_->origins.push_back("http://" + u.authority());
     for (std::size_t i = 0; i < config_->o.server.workers; ++i)
-        counters_.push_back(std::make_unique<detail::worker_counters>());
+        counters_.push_back(std::make_unique<detail::worker_counters>(config_->o.upstreams.size()));
 
     http::server_options so = config_->o.server;
     // Each worker's state lives on its thread from before its loop runs to after it stopped.
@@ -36,6 +36,9 @@ proxy::proxy(options o) : config_(std::make_shared<detail::shared_config>()) {
         detail::this_worker = new detail::worker_state(*config, l, *counters_[index], index);
     };
     so.on_worker_stop = [](std::size_t, io::loop&) {
+        // The pooled connections are reset now (idle and drained: no TIME_WAIT anywhere),
+        // so the counters below include their closes.
+        detail::this_worker->client.close_idle();
         detail::this_worker->publish();
         delete std::exchange(detail::this_worker, nullptr);
     };
@@ -82,6 +85,24 @@ stats proxy::get_stats() const {
         s.upstream_closed_time_wait_here += c->upstream_closed_time_wait_here.get();
         s.upstream_closed_time_wait_peer += c->upstream_closed_time_wait_peer.get();
         s.upstream_closed_reset += c->upstream_closed_reset.get();
+        s.upstream_keep_alive_expired += c->upstream_keep_alive_expired.get();
+        s.upstream_too_idle_to_risk += c->upstream_too_idle_to_risk.get();
+    }
+    const auto& upstreams = config_->o.upstreams;
+    for (std::size_t i = 0; i < upstreams.size(); ++i) {
+        upstream_idle u;
+        u.server = upstreams[i].authority();
+        for (const auto& c : counters_) {
+            const auto& k = c->per_upstream[i];
+            if (const auto v = k.learned.get(); v > 0) {
+                const std::chrono::milliseconds ms(v - 1);
+                u.learned = u.learned ? std::min(*u.learned, ms) : ms;
+            }
+            if (const auto v = k.advertised.get(); v > 0)
+                u.advertised = std::chrono::milliseconds(v - 1);
+            u.idle_closes += k.idle_closes.get();
+        }
+        s.upstream_idle_timeouts.push_back(std::move(u));
     }
     s.downstream = server_->stats();
     return s;

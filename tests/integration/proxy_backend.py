@@ -3,6 +3,7 @@
 
   GET  /big?n=N[&chunked=1]  N bytes of a fixed pattern, with Content-Length or chunked
   POST /sha                  the sha256 (hex) of the request body (Content-Length or chunked)
+  GET  /peer                 the port the request came from (the proxy's local port)
   anything else              the request line and fields as received, as text
 
 Prints "listening: 127.0.0.1:PORT"; with --log FILE appends "METHOD TARGET" per request.
@@ -71,6 +72,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path == "/big":
             n = int(query["n"][0])
             self.answer(pattern(n), chunked=query.get("chunked") == ["1"])
+        elif url.path == "/peer":
+            self.answer(str(self.client_address[1]).encode())
         elif url.path == "/sha":
             self.answer(hashlib.sha256(body).hexdigest().encode())
         else:

@@ -68,13 +68,22 @@ struct client_options {
     std::chrono::milliseconds response_header_timeout{10000};  // from the request sent to the head
 
     // Keep-alive. A connection is never reused past the server's "Keep-Alive: timeout=N" minus
-    // this margin, so the request does not race the server's own idle close.
+    // this margin, so the request does not race the server's own idle close. A server that
+    // does not advertise its timeout has it learned from the idle closes the client sees (two
+    // closes after the same idle time), and the same margin applies. A request that cannot be
+    // replayed (not idempotent, or a body that cannot be produced again) goes on a connection
+    // only within the known timeout minus the margin; while none is known, on one idle less
+    // than the margin, or less than the longest idle time seen survived minus the margin (but
+    // never past a close seen in the last two minutes minus the margin), else on a new one.
     std::chrono::milliseconds keep_alive_margin{1000};
     // Idle connections older than this are closed with an RST (drained: no TIME_WAIT anywhere).
     std::chrono::milliseconds idle_timeout{60000};
     // Retirement: the last request on a connection carries "Connection: close", so the server
-    // closes first and holds the TIME_WAIT. Zero: no limit.
+    // closes first and holds the TIME_WAIT. Zero: no limit. Each connection's lifetime is cut
+    // by up to lifetime_jitter of it, at random, so connections opened together do not all
+    // retire together.
     std::chrono::milliseconds max_lifetime{0};
+    double lifetime_jitter = 0.1;
     std::uint64_t max_uses = 0;
     // How long a closing connection waits for the server's FIN before it resets instead.
     std::chrono::milliseconds peer_close_wait{1000};
@@ -92,16 +101,29 @@ struct client_options {
 
 // Counts since the client was made, over all origins.
 struct client_stats {
-    std::uint64_t requests = 0;            // completed with a response
-    std::uint64_t failures = 0;            // completed with an error
-    std::uint64_t retries = 0;             // replayed on a fresh connection
-    std::uint64_t reused = 0;              // requests sent on a connection used before
-    std::uint64_t stale = 0;               // idle connections found closed or reset before reuse
-    std::uint64_t keep_alive_expired = 0;  // not reused: past Keep-Alive timeout minus margin
+    std::uint64_t requests = 0;  // completed with a response
+    std::uint64_t failures = 0;  // completed with an error
+    std::uint64_t retries = 0;   // replayed on a fresh connection
+    std::uint64_t reused = 0;    // requests sent on a connection used before
+    std::uint64_t stale = 0;     // idle connections found closed or reset before reuse
+    // Not reused: past the server's idle timeout (advertised or learned) minus the margin.
+    std::uint64_t keep_alive_expired = 0;
+    // Not reused by a request that cannot be replayed: idle too long for one while the
+    // server's timeout is not known (closed: the request took a newer or a new connection).
+    std::uint64_t too_idle_to_risk = 0;
     std::uint64_t retired = 0;  // sent with Connection: close for max_uses or max_lifetime
     std::uint64_t closed_time_wait_here = 0;  // closes that left the TIME_WAIT on this side
     std::uint64_t closed_time_wait_peer = 0;
     std::uint64_t closed_reset = 0;
+};
+
+// What the client knows of an origin's idle timeout.
+struct idle_timeout_stats {
+    std::optional<std::chrono::milliseconds> advertised;  // the last Keep-Alive: timeout=N seen
+    // Learned from the server's idle closes (two after the same idle time, at different
+    // moments: the shorter of them); forgotten when a connection outlives it.
+    std::optional<std::chrono::milliseconds> learned;
+    std::uint64_t idle_closes = 0;  // pooled connections the server closed while idle
 };
 
 // Awaitable face: one client per worker loop, used from coroutines on that loop's thread. Its
@@ -128,6 +150,11 @@ class client {
     client_stats stats() const;
     // The pool of an origin ("host:port" as in the URL, port included), if one was made.
     std::optional<pool::stats> pool_stats(std::string_view origin) const;
+    // What is known of an origin's idle timeout, if its pool was made.
+    std::optional<idle_timeout_stats> idle_timeout(std::string_view origin) const;
+    // Closes the idle pooled connections now (RST: drained, no TIME_WAIT), counted in the
+    // closes of stats(): what a proxy does before it reports at exit.
+    void close_idle();
     const client_options& options() const;
 
   private:
@@ -151,6 +178,7 @@ class blocking_client {
 
     client_stats stats() const;
     std::optional<pool::stats> pool_stats(std::string_view origin) const;
+    std::optional<idle_timeout_stats> idle_timeout(std::string_view origin) const;
     const client_options& options() const;
 
   private:

@@ -12,7 +12,9 @@
 
 #include "waitless/core/address.hpp"
 #include "waitless/core/error.hpp"
+#include "waitless/http/client.hpp"
 #include "waitless/http/server.hpp"
+#include "waitless/net/options.hpp"
 #include "waitless/proxy/balancer.hpp"
 
 namespace waitless::proxy {
@@ -32,15 +34,20 @@ struct options {
 
     // Upstream connections.
     std::vector<core::ip_address> source_addresses;  // IP_BIND_ADDRESS_NO_PORT, round robin
+    // IP_LOCAL_PORT_RANGE for each upstream connection (skipped where the kernel lacks it;
+    // bounds outside net.ipv4.ip_local_port_range are ignored by the kernel).
+    std::optional<net::port_range> local_port_range;
     std::chrono::milliseconds upstream_connect_timeout{5000};
     std::chrono::milliseconds upstream_header_timeout{30000};  // request sent -> response head
     std::chrono::milliseconds upstream_idle_timeout{60000};    // pooled and unused: RST
-    // Never reuse past a backend's Keep-Alive: timeout=N minus this (N <= margin: no reuse).
+    // Never reuse past a backend's Keep-Alive: timeout=N, or the idle timeout learned from its
+    // idle closes, minus this (N <= margin: no reuse); a request that cannot be replayed takes
+    // an idle connection only within a known timeout (see http::client_options).
     std::chrono::milliseconds upstream_keep_alive_margin{1000};
-    std::chrono::milliseconds total_timeout{300000};  // the whole upstream exchange, body too
-    std::size_t max_connections_per_upstream = 64;    // per worker
-    std::uint64_t upstream_max_uses = 0;              // retire with Connection: close; 0: none
-    std::chrono::milliseconds upstream_max_lifetime{0};
+    std::chrono::milliseconds total_timeout{300000};     // the whole upstream exchange, body too
+    std::size_t max_connections_per_upstream = 64;       // per worker
+    std::uint64_t upstream_max_uses = 0;                 // retire with Connection: close; 0: none
+    std::chrono::milliseconds upstream_max_lifetime{0};  // cut by up to 10% per connection
 
     // Requests.
     std::uint64_t max_body_size = 0;  // 0: no limit; larger bodies get 413
@@ -49,9 +56,18 @@ struct options {
     bool forwarded = true;
 };
 
+// What the workers know of one upstream server's idle timeout.
+struct upstream_idle {
+    std::string server;  // host:port as given
+    // The shortest any worker learned from the server's idle closes; none when no worker did.
+    std::optional<std::chrono::milliseconds> learned;
+    std::optional<std::chrono::milliseconds> advertised;  // Keep-Alive: timeout=N, last seen
+    std::uint64_t idle_closes = 0;  // pooled connections it closed while idle, all workers
+};
+
 // Counts since start, summed over the workers. The upstream_* figures and ejections come from
 // each worker's client and balancer: at most a second old while requests come, complete once
-// the proxy has stopped (closes of pooled connections at exit are not counted).
+// the proxy has stopped (the closes of the pooled connections it resets at exit included).
 struct stats {
     std::uint64_t requests = 0;           // handled by the proxy
     std::uint64_t responses_relayed = 0;  // an upstream response was relayed (any status)
@@ -72,7 +88,10 @@ struct stats {
     std::uint64_t upstream_closed_time_wait_here = 0;
     std::uint64_t upstream_closed_time_wait_peer = 0;
     std::uint64_t upstream_closed_reset = 0;
-    http::server_stats downstream;  // the server's: connections, closes by kind
+    std::uint64_t upstream_keep_alive_expired = 0;  // not reused: past the idle timeout - margin
+    std::uint64_t upstream_too_idle_to_risk = 0;    // too idle for a request not replayable
+    std::vector<upstream_idle> upstream_idle_timeouts;  // one per upstream server, in order
+    http::server_stats downstream;                      // the server's: connections, closes by kind
 };
 
 namespace detail {
