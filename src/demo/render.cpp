@@ -62,6 +62,10 @@ nlohmann::ordered_json scenario_json(const scenario_result& s) {
     j["time_wait_measured"] = s.time_wait_measured;
     j["title"] = s.title;
     j["lesson"] = s.lesson;
+    auto& series = j["time_wait_series"] = nlohmann::ordered_json::array();
+    for (const auto& at : s.time_wait_series) {
+        series.push_back({{"at_ms", at.at_ms}, {"client", at.client}, {"server", at.server}});
+    }
     return j;
 }
 

@@ -1,6 +1,9 @@
 #include "scenario.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
+#include <vector>
 
 #include "embedded.hpp"
 #include "waitless/census/census.hpp"
@@ -29,6 +32,16 @@ std::uint64_t grew(std::uint64_t after, std::uint64_t before) {
 
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
+std::uint32_t whole_ms(double seconds) {
+    return static_cast<std::uint32_t>(std::llround(std::max(seconds, 0.0) * 1000));
+}
+
+// About 250 ms between samples: shorter for runs under a second, so they still show a shape,
+// longer for long runs, so a scenario keeps at most about 40 samples.
+std::chrono::milliseconds sample_interval(std::chrono::milliseconds duration) {
+    return std::max(std::min(duration / 4, std::chrono::milliseconds(250)), duration / 40);
+}
+
 }  // namespace
 
 result<scenario_result> run_scenario(const scenario_spec& spec, std::chrono::milliseconds duration,
@@ -55,7 +68,23 @@ result<scenario_result> run_scenario(const scenario_spec& spec, std::chrono::mil
     c.connections = connections;
     c.workers = std::min(spec.client_workers, connections);
     c.duration = duration;
-    auto r = loadgen::run(c);
+    c.progress_interval = sample_interval(duration);
+    // The load generator's progress carries the TIME_WAIT created so far, counted as its final
+    // figures are; its census runs on this thread between ticks, away from the load's threads.
+    std::vector<time_wait_sample> series{{}};  // nothing created yet when the load begins
+    const auto sample = [&](const loadgen::progress& p) {
+        if (!p.time_wait_client || !p.time_wait_server) return;
+        time_wait_sample at{whole_ms(p.seconds), *p.time_wait_client, *p.time_wait_server};
+        if (at.at_ms <= series.back().at_ms) return;
+        if (upstream_before) {
+            const auto upstream = time_wait_on((*backend)->port());
+            if (!upstream) return;
+            at.client += grew(upstream->client, upstream_before->client);
+            at.server += grew(upstream->server, upstream_before->server);
+        }
+        series.push_back(at);
+    };
+    auto r = loadgen::run(c, sample);
     if (!r) return std::unexpected(r.error());
 
     scenario_result s;
@@ -84,6 +113,12 @@ result<scenario_result> run_scenario(const scenario_spec& spec, std::chrono::mil
         } else {
             s.time_wait_measured = false;
         }
+    }
+    if (s.time_wait_measured) {
+        // Ends on the final figures, so the chart's last point is the table's.
+        series.push_back({std::max(whole_ms(r->seconds), series.back().at_ms + 1),
+                          s.time_wait_client, s.time_wait_server});
+        s.time_wait_series = std::move(series);
     }
     return s;
 }

@@ -28,7 +28,8 @@ struct scenario_spec {
 };
 
 // Starts fresh peers on new ports (so nothing left by an earlier scenario is counted), runs
-// the load for `duration` and stops the peers. TIME_WAIT through the proxy counts both hops.
+// the load for `duration` and stops the peers. TIME_WAIT through the proxy counts both hops,
+// in the final figures and in the series sampled while the load runs.
 result<scenario_result> run_scenario(const scenario_spec& spec, std::chrono::milliseconds duration,
                                      std::size_t connections);
 

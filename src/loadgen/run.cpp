@@ -1,6 +1,7 @@
 // A load run: resolve the target, take the census, start the workers, report progress, sum up.
 #include <netdb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -119,15 +120,18 @@ result<report> run(const config& c, const progress_fn& on_progress) {
         });
     }
 
-    // Progress about once a second, from this thread, while the workers run.
-    auto next_report = p.start + std::chrono::seconds(1);
+    // Progress every progress_interval (a second by default), from this thread, while the
+    // workers run.
+    const auto interval = std::max(c.progress_interval, std::chrono::milliseconds(1));
+    auto next_report = p.start + interval;
     std::uint64_t last_requests = 0;
     auto last_time = p.start;
     while (running.load(std::memory_order_acquire) > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const auto now = clock::now();
         if (!on_progress || now < next_report) continue;
-        next_report += std::chrono::seconds(1);
+        // Ticks missed while a census took long are skipped, not bunched up.
+        while (next_report <= now) next_report += interval;
         progress pr;
         pr.seconds = std::chrono::duration<double>(now - p.start).count();
         for (const auto& w : pool) {

@@ -1,6 +1,7 @@
 // `waitless demo` end to end in its shortened mode (--seconds 1): every scenario in the JSON,
-// TIME_WAIT where each cause puts it and none where each fix runs, the port exhaustion part
-// when root, a progress line per scenario, the HTML report, and one-line errors for bad flags.
+// TIME_WAIT where each cause puts it and none where each fix runs, each scenario's TIME_WAIT
+// over time, the port exhaustion part when root, a progress line per scenario, the HTML report,
+// and one-line errors for bad flags.
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "support/cli.hpp"
 #include "support/process.hpp"
@@ -95,6 +98,39 @@ void who_closes_decides_where_time_wait_lands(const demo_run& r) {
         EXPECT_EQ(field(*s, "errors"), 0u) << s->dump(2);
 }
 
+// Each scenario's TIME_WAIT over time: from 0 at the start, in increasing time, to the final
+// figures; the short connections' climbs above 0 while they run.
+void time_wait_series_per_scenario(const demo_run& r) {
+    std::vector<const nlohmann::json*> all;
+    for (const auto& s : r.json.at("scenarios")) all.push_back(&s);
+    for (const auto& s : r.json.at("exhaustion").at("scenarios")) all.push_back(&s);
+    for (const auto* s : all) {
+        const auto name = s->at("name").get<std::string>();
+        ASSERT_TRUE(s->contains("time_wait_series")) << name;
+        const auto& series = s->at("time_wait_series");
+        ASSERT_GE(series.size(), 2u) << name << "\n" << series.dump();
+        EXPECT_EQ(field(series.front(), "at_ms"), 0u) << name;
+        EXPECT_EQ(field(series.front(), "client"), 0u) << name;
+        EXPECT_EQ(field(series.front(), "server"), 0u) << name;
+        for (std::size_t i = 1; i < series.size(); ++i) {
+            EXPECT_GT(field(series[i], "at_ms"), field(series[i - 1], "at_ms")) << name << "\n"
+                                                                                << series.dump();
+        }
+        EXPECT_LE(series.size(), 45u) << name;  // bounded: about 40 samples at most
+        EXPECT_EQ(field(series.back(), "client"), field(*s, "time_wait_client")) << name;
+        EXPECT_EQ(field(series.back(), "server"), field(*s, "time_wait_server")) << name;
+    }
+    const auto* short_lived = find_scenario(r.json.at("scenarios"), "short");
+    ASSERT_NE(short_lived, nullptr);
+    const auto& series = short_lived->at("time_wait_series");
+    // Sampled while the load ran (every 250 ms of the 1 s run), not only at its ends.
+    EXPECT_GE(series.size(), 4u) << series.dump();
+    std::uint64_t highest_while_running = 0;
+    for (std::size_t i = 0; i + 1 < series.size(); ++i)
+        highest_while_running = std::max(highest_while_running, field(series[i], "client"));
+    EXPECT_GT(highest_while_running, 0u) << series.dump();
+}
+
 void port_exhaustion_in_a_private_namespace(const demo_run& r) {
     const auto& ex = r.json.at("exhaustion");
     if (::geteuid() != 0 || ex.at("ran") == false) {
@@ -141,7 +177,8 @@ TEST(DemoCli, ShortenedRunEndToEnd) {
     for (const auto& check :
          {every_scenario_is_in_the_json, short_connections_leave_time_wait_on_the_client,
           pool_and_proxy_leave_no_time_wait_and_no_errors, who_closes_decides_where_time_wait_lands,
-          port_exhaustion_in_a_private_namespace, a_line_per_scenario_on_stderr}) {
+          time_wait_series_per_scenario, port_exhaustion_in_a_private_namespace,
+          a_line_per_scenario_on_stderr}) {
         check(r);
         if (HasFatalFailure()) return;
     }
@@ -160,6 +197,10 @@ TEST(DemoCli, HtmlReportHasTheChartsAndTable) {
     const std::string page = text.str();
     EXPECT_TRUE(page.starts_with("<!DOCTYPE html>"));
     EXPECT_NE(page.find("<svg"), std::string::npos);
+    // TIME_WAIT over time comes first among the charts.
+    EXPECT_LT(page.find("aria-label=\"TIME_WAIT over time\""),
+              page.find("aria-label=\"requests/s\""));
+    EXPECT_NE(page.find("<polyline"), std::string::npos);
     EXPECT_NE(page.find("<table>"), std::string::npos);
     EXPECT_NE(page.find("close-auto-reset"), std::string::npos);
     EXPECT_EQ(page.find("<script"), std::string::npos);
@@ -196,8 +237,16 @@ TEST(DemoCli, HtmlReportRendersInHeadlessChromium) {
          at = dom.out.find("<svg", at + 1)) {
         ++charts;
     }
-    EXPECT_GE(charts, 3u) << "SVG charts in the rendered page";
+    EXPECT_GE(charts, 4u) << "SVG charts in the rendered page";
     EXPECT_NE(dom.out.find("<rect"), std::string::npos) << "bars in the charts";
+    // TIME_WAIT over time: a line per side in each scenario's panel, client and server.
+    EXPECT_NE(dom.out.find("aria-label=\"TIME_WAIT over time\""), std::string::npos);
+    std::size_t lines = 0;
+    for (auto at = dom.out.find("<polyline"); at != std::string::npos;
+         at = dom.out.find("<polyline", at + 1)) {
+        ++lines;
+    }
+    EXPECT_EQ(lines, 2u * 8) << "two lines per loopback scenario";
     EXPECT_NE(dom.out.find("close-auto-reset"), std::string::npos);
     const auto shot =
         run_shell(chromium(base + "-profile", "--screenshot=" + base + ".png file://" + page));

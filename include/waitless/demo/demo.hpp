@@ -24,6 +24,14 @@ struct options {
     double doctor_sample_s = 1.0;
 };
 
+// The TIME_WAIT a scenario had created at one moment of its run, counted against what existed
+// before it started, as its final figures are.
+struct time_wait_sample {
+    std::uint32_t at_ms = 0;  // since the load began
+    std::uint64_t client = 0;
+    std::uint64_t server = 0;
+};
+
 // What one scenario did; the TIME_WAIT figures count only what this scenario created.
 struct scenario_result {
     std::string name;   // "short", "keepalive", ... "close-auto-reset"
@@ -42,6 +50,9 @@ struct scenario_result {
     std::uint64_t errors = 0;
     std::uint64_t ports_exhausted = 0;  // of the errors: connect() failed with EADDRNOTAVAIL
     bool time_wait_measured = true;
+    // From 0 at the start, every ~250 ms (at most about 40 samples), to the final figures at
+    // the end; empty when the census could not be taken.
+    std::vector<time_wait_sample> time_wait_series;
 };
 
 // The private network namespace: tcp_tw_reuse=0 and 1,000 ephemeral ports.
@@ -82,7 +93,8 @@ result<outcome> run(const options& o, const progress_fn& on_progress = {});
 std::string render_text(const outcome& o);
 // {"scenarios": [...], "exhaustion": {...}, "doctor": {...}}
 nlohmann::ordered_json render_json(const outcome& o);
-// A self-contained HTML page: inline SVG bar charts, the table and the lessons.
+// A self-contained HTML page: inline SVG charts (TIME_WAIT over time, then bars), the table and
+// the lessons.
 std::string render_html(const outcome& o);
 
 namespace detail {

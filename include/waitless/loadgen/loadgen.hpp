@@ -67,7 +67,7 @@ struct report {
     }
 };
 
-// What the live progress line shows, about once a second.
+// What the live progress line shows, every progress_interval (about once a second).
 struct progress {
     double seconds = 0;
     std::uint64_t requests = 0;

@@ -64,6 +64,8 @@ struct config {
     // counted, not spun on.
     std::chrono::milliseconds connect_error_pause{10};
     bool census = true;  // TIME_WAIT before and after the run
+    // How often the progress callback is told, each time with a census when census is on.
+    std::chrono::milliseconds progress_interval{1000};
 };
 
 // Checks what the flags cannot check one by one; usage errors say what to change.

@@ -22,6 +22,7 @@ scenario_result row(std::string name, double rps, std::uint64_t client, std::uin
     s.requests = 12345;
     s.time_wait_client = client;
     s.time_wait_server = server;
+    s.time_wait_series = {{0, 0, 0}, {250, client / 2, server / 2}, {1000, client, server}};
     return s;
 }
 
@@ -30,6 +31,7 @@ outcome sample() {
     o.scenarios = {row("short", 14000.4, 15000, 0), row("keepalive", 100000, 0, 0),
                    row("close-server-first", 18000, 0, 14000)};
     o.scenarios[1].connect_p99_ms = 0;
+    o.scenarios[1].time_wait_series.clear();  // as when the census could not be taken
     o.exhaustion.port_range = "40000 40999";
     o.exhaustion.skipped_reason = "needs root to create a network namespace";
     o.doctor_ran = true;
@@ -62,6 +64,12 @@ TEST(DemoRender, JsonHasTheKeysOfTheIssue) {
     EXPECT_EQ(s["time_wait_client"], 15000);
     EXPECT_EQ(s["time_wait_server"], 0);
     EXPECT_EQ(s["errors"], 0);
+    ASSERT_EQ(s["time_wait_series"].size(), 3U);
+    EXPECT_EQ(s["time_wait_series"][1]["at_ms"], 250);
+    EXPECT_EQ(s["time_wait_series"][1]["client"], 7500);
+    EXPECT_EQ(s["time_wait_series"][2]["server"], 0);
+    EXPECT_TRUE(j["scenarios"][1]["time_wait_series"].is_array());
+    EXPECT_TRUE(j["scenarios"][1]["time_wait_series"].empty());
     EXPECT_EQ(j["exhaustion"]["ran"], false);
     EXPECT_EQ(j["exhaustion"]["skipped_reason"], "needs root to create a network namespace");
     EXPECT_EQ(j["doctor"]["findings"][0]["id"], "tw_reuse_off");
@@ -77,8 +85,15 @@ TEST(DemoRender, HtmlIsSelfContainedWithChartsAndEscapedText) {
         for (auto at = page.find(what); at != std::string::npos; at = page.find(what, at + 1)) ++n;
         return n;
     };
-    EXPECT_EQ(count("<svg"), 3U);  // requests/s, TIME_WAIT, p99 for the loopback part
+    // TIME_WAIT over time, requests/s, TIME_WAIT, p99 for the loopback part.
+    EXPECT_EQ(count("<svg"), 4U);
     EXPECT_EQ(count("<svg"), count("</svg>"));
+    EXPECT_LT(page.find("TIME_WAIT over time"), page.find("aria-label=\"requests/s\""));
+    // A line per side for each scenario with samples; "not measured" for the one without.
+    EXPECT_EQ(count("<polyline"), 2U * 2);
+    EXPECT_EQ(count("not measured"), 1U);
+    EXPECT_NE(page.find("<title>short, client side: 15000 at the end</title>"), std::string::npos);
+    EXPECT_NE(page.find(">20k</text>"), std::string::npos);  // the y axis, from 15,000 up
     EXPECT_GE(count("<rect"), 3U * 4);  // a bar per scenario and series, and the legends
     EXPECT_EQ(count("<script"), 0U);
     EXPECT_EQ(count("src="), 0U);
