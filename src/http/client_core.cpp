@@ -307,13 +307,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
         if (!reused) co_return std::unexpected(failed(reused.error()));
         auto s = std::make_unique<stream_state>(*this, std::move(*st));
         s->lease = std::move(*l);
-        if (r.cancel != nullptr) r.cancel->watch_ = &s->connection().watch();
-        try {
-            s->outcome = co_await s->connection().start_stream(s->setup.plan, s->head);
-        } catch (...) {
-            s->abandon();
-            throw;
-        }
+        co_await start_stream(*s, r);
         if (!s->outcome.error) co_return s;
         if (r.cancel != nullptr) r.cancel->watch_ = nullptr;
         const auto out = s->outcome;
@@ -321,6 +315,16 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
         st = std::move(s->setup);
         if (retry(r, out, *reused, retried)) continue;
         co_return std::unexpected(failed(out.error));
+    }
+}
+
+io::task<void> client_core::start_stream(stream_state& s, const client_request& r) {
+    if (r.cancel != nullptr) r.cancel->watch_ = &s.connection().watch();
+    try {
+        s.outcome = co_await s.connection().start_stream(s.setup.plan, s.head);
+    } catch (...) {
+        s.abandon();  // a body source threw: the connection is in an unknown state
+        throw;
     }
 }
 
@@ -334,13 +338,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream_upgrade(cons
     st.plan.deadline = pool::add_saturated(pool::coarse_now(), options_.request_timeout);
     auto s = std::make_unique<stream_state>(*this, std::move(st));
     s->own = std::move(*c);
-    if (r.cancel != nullptr) r.cancel->watch_ = &s->connection().watch();
-    try {
-        s->outcome = co_await s->connection().start_stream(s->setup.plan, s->head);
-    } catch (...) {
-        s->abandon();
-        throw;
-    }
+    co_await start_stream(*s, r);
     if (!s->outcome.error) co_return s;
     s->forget_cancel();
     s->settle();

@@ -76,6 +76,9 @@ class client_core {
 
   private:
     result<request_setup> setup(const client_request& r, const body_sink* sink, bool streamed);
+    // Sends the request and reads the response head into s (s.outcome says how it went); lets
+    // r's cancel_handle reach the connection.
+    io::task<void> start_stream(stream_state& s, const client_request& r);
     // Joins the connection to the request's loop and plans retirement and the deadline; says
     // whether the connection was used before.
     result<bool> begin(request_setup& st, connection_lease& l);
