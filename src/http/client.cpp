@@ -34,8 +34,16 @@ client_stream::client_stream() = default;
 client_stream::client_stream(std::unique_ptr<detail::stream_state> state)
     : state_(std::move(state)) {}
 client_stream::client_stream(client_stream&&) noexcept = default;
-client_stream& client_stream::operator=(client_stream&&) noexcept = default;
-client_stream::~client_stream() = default;
+client_stream& client_stream::operator=(client_stream&& other) noexcept {
+    if (this != &other) {
+        if (state_) state_->core->recycle(std::move(state_));
+        state_ = std::move(other.state_);
+    }
+    return *this;
+}
+client_stream::~client_stream() {
+    if (state_) state_->core->recycle(std::move(state_));
+}
 
 const client_response& client_stream::head() const {
     WAITLESS_ASSERT(state_ != nullptr);

@@ -305,7 +305,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
         }
         auto reused = begin(*st, *l);
         if (!reused) co_return std::unexpected(failed(reused.error()));
-        auto s = std::make_unique<stream_state>(*this, std::move(*st));
+        auto s = make_stream(std::move(*st));
         s->lease = std::move(*l);
         co_await start_stream(*s, r);
         if (!s->outcome.error) co_return s;
@@ -336,13 +336,31 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream_upgrade(cons
     auto c = co_await st.o->connect();
     if (!c) co_return std::unexpected(failed(c.error()));
     st.plan.deadline = pool::add_saturated(pool::coarse_now(), options_.request_timeout);
-    auto s = std::make_unique<stream_state>(*this, std::move(st));
+    auto s = make_stream(std::move(st));
     s->own = std::move(*c);
     co_await start_stream(*s, r);
     if (!s->outcome.error) co_return s;
     s->forget_cancel();
     s->settle();
     co_return std::unexpected(failed(s->outcome.error));
+}
+
+std::unique_ptr<stream_state> client_core::make_stream(request_setup st) {
+    if (spare_streams_.empty()) return std::make_unique<stream_state>(*this, std::move(st));
+    auto s = std::move(spare_streams_.back());
+    spare_streams_.pop_back();
+    s->setup = std::move(st);
+    return s;
+}
+
+void client_core::recycle(std::unique_ptr<stream_state> s) {
+    if (s->live()) s->abandon();
+    // Enough for the streams a worker usually has under way; a burst's extra go.
+    constexpr std::size_t kept = 256;
+    if (loop_ == nullptr || spare_streams_.size() >= kept) return;
+    s->setup = {};  // lets go of its origin
+    s->outcome = {};
+    spare_streams_.push_back(std::move(s));
 }
 
 stream_state::~stream_state() {

@@ -73,6 +73,9 @@ class client_core {
     std::optional<idle_timeout_stats> idle_timeout(std::string_view key) const;
     void close_idle();
     const client_options& options() const { return options_; }
+    // A stream's state, its response ended or abandoned now, kept for a next stream (the loop
+    // face keeps a few: their response storage is reused rather than allocated anew).
+    void recycle(std::unique_ptr<stream_state> s);
 
   private:
     result<request_setup> setup(const client_request& r, const body_sink* sink, bool streamed);
@@ -100,6 +103,8 @@ class client_core {
     bool idle_fits(const origin& o, const client_connection& c, pool::time_point now,
                    bool replayable);
 
+    std::unique_ptr<stream_state> make_stream(request_setup st);
+
     const client_options options_;
     io::loop* const loop_;
     std::shared_ptr<client_counters> counters_;
@@ -107,6 +112,7 @@ class client_core {
     mutable std::mutex mutex_;  // guards origins_ for the blocking face
     std::vector<std::shared_ptr<origin>> origins_;
     pool::time_point last_sweep_{};
+    std::vector<std::unique_ptr<stream_state>> spare_streams_;
 };
 
 // A response being read piece by piece (client_stream's insides).

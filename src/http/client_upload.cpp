@@ -157,7 +157,7 @@ io::task<std::error_code> client_connection::send_body(const exchange_plan& plan
     const auto trailers = r.source->trailers();
     if (!check_fields(trailers)) co_return make_error_code(client_errc::invalid_request);
     std::string last = "0\r\n";
-    for (const auto& f : trailers) last.append(f.name).append(": ").append(f.value).append("\r\n");
+    append_field_lines(last, trailers);
     last.append("\r\n");
     co_return co_await write(last);
 }

@@ -54,14 +54,18 @@ std::optional<std::string_view> client_response::find(std::string_view name) con
 namespace {
 
 // Copies fields whose views point into a connection's buffer into one block of their own.
-void copy_fields(std::span<const header_field> in, std::unique_ptr<char[]>& storage,
+template <class Storage>
+void copy_fields(std::span<const header_field> in, Storage& storage,
                  std::vector<header_field>& out) {
     std::size_t total = 0;
     for (const auto& f : in) total += f.name.size() + f.value.size();
-    storage = std::make_unique_for_overwrite<char[]>(total == 0 ? 1 : total);
+    if (total > storage.size || !storage.bytes) {
+        storage.size = std::max<std::size_t>(total, 256);
+        storage.bytes = std::make_unique_for_overwrite<char[]>(storage.size);
+    }
     out.clear();
     out.reserve(in.size());
-    char* at = storage.get();
+    char* at = storage.bytes.get();
     for (const auto& f : in) {
         std::memcpy(at, f.name.data(), f.name.size());
         std::memcpy(at + f.name.size(), f.value.data(), f.value.size());
@@ -187,7 +191,7 @@ void format_request_head(std::string& out, std::string_view method, std::string_
                          request_framing framing, std::uint64_t length, bool close) {
     out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
     if (add_host) out.append("Host: ").append(host).append("\r\n");
-    for (const auto& f : fields) out.append(f.name).append(": ").append(f.value).append("\r\n");
+    append_field_lines(out, fields);
     if (framing == request_framing::content_length) {
         char digits[24];
         const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, length);

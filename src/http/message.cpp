@@ -1,15 +1,26 @@
 #include "waitless/http/message.hpp"
 
+#include <cstring>
+
 namespace waitless::http {
-namespace {
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    return text;
+void append_field_lines(std::string& out, std::span<const header_field> fields) {
+    std::size_t size = 0;
+    for (const auto& f : fields) size += f.name.size() + f.value.size() + 4;
+    const std::size_t at = out.size();
+    out.resize(at + size);
+    char* p = out.data() + at;
+    for (const auto& f : fields) {
+        std::memcpy(p, f.name.data(), f.name.size());
+        p += f.name.size();
+        *p++ = ':';
+        *p++ = ' ';
+        std::memcpy(p, f.value.data(), f.value.size());
+        p += f.value.size();
+        *p++ = '\r';
+        *p++ = '\n';
+    }
 }
-
-}  // namespace
 
 std::optional<std::string_view> message_head::find(std::string_view name) const {
     for (const auto& field : headers) {
@@ -21,13 +32,8 @@ std::optional<std::string_view> message_head::find(std::string_view name) const 
 bool message_head::has_token(std::string_view name, std::string_view token) const {
     for (const auto& field : headers) {
         if (!iequals(field.name, name)) continue;
-        std::string_view list = field.value;
-        while (!list.empty()) {
-            const auto comma = list.find(',');
-            if (iequals(trim(list.substr(0, comma)), token)) return true;
-            if (comma == std::string_view::npos) break;
-            list.remove_prefix(comma + 1);
-        }
+        if (any_list_item(field.value, [&](std::string_view item) { return iequals(item, token); }))
+            return true;
     }
     return false;
 }

@@ -99,12 +99,7 @@ std::string format_status_and_fields(int status, std::span<const header_field> f
     std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
     out += reason_phrase(status);
     out += "\r\n";
-    for (const auto& field : fields) {
-        out += field.name;
-        out += ": ";
-        out += field.value;
-        out += "\r\n";
-    }
+    append_field_lines(out, fields);
     return out;
 }
 

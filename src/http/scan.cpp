@@ -2,6 +2,9 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+
+#include <cstdint>
+#include <cstring>
 #endif
 
 namespace waitless::http::detail {
@@ -31,15 +34,47 @@ inline __m128i at_least(__m128i bytes, char limit) {
     return _mm_cmpeq_epi8(_mm_max_epu8(bytes, _mm_set1_epi8(limit)), bytes);
 }
 
+// The first byte in [at, at + width) that mask() marks, or nullptr; `bytes` holds them in its
+// low `width` bytes.
+template <class Mask>
+const char* first_marked(const char* at, __m128i bytes, unsigned width, Mask mask) {
+    auto bits = static_cast<unsigned>(_mm_movemask_epi8(mask(bytes)));
+    if (width < 16) bits &= (1u << width) - 1;
+    return bits != 0 ? at + __builtin_ctz(bits) : nullptr;
+}
+
+// 16 bytes at a time; what is left, in loads that end at `end` and overlap bytes already
+// scanned (those are unmarked, so the first mark found is the first of the rest). Strings
+// shorter than 16 bytes take two overlapping 8- or 4-byte loads, or bytes one by one below 4.
 template <class Mask, class Scalar>
 const char* scan(const char* p, const char* end, Mask mask, Scalar scalar) {
+    const char* const begin = p;
     while (end - p >= 16) {
         const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        const int bits = _mm_movemask_epi8(mask(bytes));
-        if (bits != 0) return p + __builtin_ctz(static_cast<unsigned>(bits));
+        if (const char* at = first_marked(p, bytes, 16, mask)) return at;
         p += 16;
     }
-    return scalar(p, end);
+    if (p == end) return end;
+    if (end - begin >= 16) {
+        const char* last = end - 16;
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(last));
+        const char* at = first_marked(last, bytes, 16, mask);
+        return at != nullptr ? at : end;
+    }
+    const auto n = static_cast<std::size_t>(end - p);
+    const auto load = [](const char* at, std::size_t width) {
+        if (width == 8) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
+        std::int32_t word;
+        std::memcpy(&word, at, sizeof word);
+        return _mm_cvtsi32_si128(word);
+    };
+    if (n < 4) return scalar(p, end);
+    const std::size_t width = n >= 8 ? 8 : 4;
+    if (const char* at = first_marked(p, load(p, width), static_cast<unsigned>(width), mask))
+        return at;
+    const char* last = end - width;
+    const char* at = first_marked(last, load(last, width), static_cast<unsigned>(width), mask);
+    return at != nullptr ? at : end;
 }
 
 }  // namespace

@@ -495,12 +495,7 @@ result<void> connection::start(int status, std::span<const header_field> fields,
     out_.push_back(' ');
     out_.append(reason_phrase(status));
     out_.append("\r\n");
-    for (const auto& field : fields) {
-        out_.append(field.name);
-        out_.append(": ");
-        out_.append(field.value);
-        out_.append("\r\n");
-    }
+    append_field_lines(out_, fields);
     out_.append(owner_.date_line());
     if (content_length && !bodyless) {
         out_.append("Content-Length: ");

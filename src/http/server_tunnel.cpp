@@ -13,15 +13,6 @@ namespace {
 
 std::unexpected<std::error_code> misuse(errc e) { return std::unexpected(make_error_code(e)); }
 
-void append_fields(std::string& out, std::span<const header_field> fields) {
-    for (const auto& field : fields) {
-        out.append(field.name);
-        out.append(": ");
-        out.append(field.value);
-        out.append("\r\n");
-    }
-}
-
 }  // namespace
 
 result<void> connection::informational(int status, std::span<const header_field> fields) {
@@ -45,7 +36,7 @@ result<void> connection::informational(int status, std::span<const header_field>
     out_.push_back(' ');
     out_.append(reason_phrase(status));
     out_.append("\r\n");
-    append_fields(out_, fields);
+    append_field_lines(out_, fields);
     out_.append("\r\n");
     // Out now: an early hint is worth something only early, and a client waiting for 100
     // sends nothing until it comes. What the socket does not take goes with the next write.
@@ -65,7 +56,7 @@ result<void> connection::end(std::span<const header_field> trailers) {
     }
     response_.ended = true;
     out_.append("0\r\n");
-    append_fields(out_, trailers);
+    append_field_lines(out_, trailers);
     out_.append("\r\n");
     return {};
 }
@@ -89,7 +80,7 @@ result<void> connection::start_switch(std::span<const header_field> fields) {
     switching_ = true;
     keep_alive_ = false;  // no HTTP after this on the connection
     out_.append("HTTP/1.1 101 Switching Protocols\r\n");
-    append_fields(out_, fields);
+    append_field_lines(out_, fields);
     out_.append(owner_.date_line());
     out_.append("Connection: upgrade\r\n\r\n");
     return {};

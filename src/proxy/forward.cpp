@@ -15,18 +15,8 @@ namespace waitless::proxy::detail {
 namespace {
 
 bool is_token_listed(std::string_view list, std::string_view name) {
-    while (!list.empty()) {
-        const auto comma = list.find(',');
-        auto token = list.substr(0, comma);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-            token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-            token.remove_suffix(1);
-        if (http::iequals(token, name)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
+    return http::any_list_item(list,
+                               [&](std::string_view item) { return http::iequals(item, name); });
 }
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
@@ -45,14 +35,21 @@ std::optional<std::uint64_t> response_length(const http::client_response& head) 
     return n;
 }
 
-std::string client_address(const http::exchange& ex) {
+// The peer's address as text ("" for a Unix socket); the worker keeps the last one formatted,
+// as most requests come from the peer the one before came from.
+std::string_view client_address(worker_state& w, const http::exchange& ex) {
     const auto& peer = ex.peer();
     if (!peer) return {};
     const auto a = peer->address.unmapped();
-    if (a.family != AF_INET) return a.to_string();
-    // inet_ntop formats IPv4 with sprintf: this runs for every request.
-    std::string out;
-    out.reserve(15);
+    if (a == w.last_client) return w.last_client_text;
+    w.last_client = a;
+    auto& out = w.last_client_text;
+    if (a.family != AF_INET) {
+        out = a.to_string();
+        return out;
+    }
+    // inet_ntop formats IPv4 with sprintf.
+    out.clear();
     for (int i = 0; i < 4; ++i) {
         if (i > 0) out.push_back('.');
         char digits[3];
@@ -194,10 +191,26 @@ bool always_hop_by_hop(std::string_view name) {
 
 }  // namespace
 
-// From the first Connection field on, whose listed names are hop-by-hop too; usually empty.
+namespace {
+
+// Whether a Connection field names only fields that never cross anyway ("keep-alive").
+bool names_only_hop_by_hop(std::string_view list) {
+    return !http::any_list_item(
+        list, [](std::string_view item) { return !item.empty() && !always_hop_by_hop(item); });
+}
+
+}  // namespace
+
+// From the first Connection field on, whose listed names are hop-by-hop too; empty when no
+// Connection field names more than always_hop_by_hop() drops (the usual "keep-alive").
 std::span<const http::header_field> connection_fields(std::span<const http::header_field> all) {
     for (std::size_t i = 0; i < all.size(); ++i) {
-        if (http::iequals(all[i].name, "connection")) return all.subspan(i);
+        if (!http::iequals(all[i].name, "connection")) continue;
+        const auto rest = all.subspan(i);
+        for (const auto& f : rest) {
+            if (http::iequals(f.name, "connection") && !names_only_hop_by_hop(f.value)) return rest;
+        }
+        return {};
     }
     return {};
 }
@@ -392,7 +405,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         std::unique_ptr<exchange_scratch> s;
         ~scratch_lease() { owner.give_scratch(std::move(s)); }
     } scratch{w, w.take_scratch()};
-    const std::string client = client_address(ex);
+    const std::string client(client_address(w, ex));  // a copy: other exchanges run meanwhile
     request_fields& fields = scratch.s->request;
     const bool upgrade = asks_to_upgrade(head);
     build_request_fields(head, client, o, fields, upgrade);

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "waitless/core/address.hpp"
 #include "waitless/http/client.hpp"
 #include "waitless/http/exchange.hpp"
 #include "waitless/http/message.hpp"
@@ -93,6 +94,9 @@ struct worker_state {
     http::client client;
     balancer servers;
     retry_budget budget;
+    // The last client address formatted (forward.cpp's client_address).
+    core::ip_address last_client;
+    std::string last_client_text;
     // Scratch not in use; each exchange under way holds one of its own (they interleave).
     std::vector<std::unique_ptr<exchange_scratch>> spare_scratch;
     std::unique_ptr<exchange_scratch> take_scratch();

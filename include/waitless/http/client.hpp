@@ -38,9 +38,9 @@ class client_stream {
     explicit client_stream(std::unique_ptr<detail::stream_state> state);
     client_stream(client_stream&&) noexcept;
     client_stream& operator=(client_stream&&) noexcept;
-    // Before the body ended: the connection is reset (a half-read connection never goes back
-    // to the pool). A request body still being pulled stops at the pull's return, and the
-    // connection is reset then.
+    // Must come before its client's. Before the body ended: the connection is reset (a
+    // half-read connection never goes back to the pool). A request body still being pulled stops at
+    // the pull's return, and the connection is reset then.
     ~client_stream();
 
     // Status and fields; its body stays empty.

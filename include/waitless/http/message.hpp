@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace waitless::http {
@@ -39,6 +40,25 @@ inline bool iequals(std::string_view a, std::string_view b) {
     }
     return true;
 }
+
+// Whether pred(item) holds for an item of a comma-separated list (RFC 9110 5.6.1), each item
+// trimmed of spaces and tabs (an empty one is passed too); stops at the first that does.
+template <class Pred>
+bool any_list_item(std::string_view list, Pred pred) {
+    for (;;) {
+        const auto comma = list.find(',');
+        auto item = list.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (pred(item)) return true;
+        if (comma == std::string_view::npos) return false;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+// Appends "Name: value\r\n" for each field, growing `out` once.
+void append_field_lines(std::string& out, std::span<const header_field> fields);
 
 struct message_head {
     // Request line (requests only).

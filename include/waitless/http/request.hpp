@@ -110,9 +110,14 @@ class client_response {
     void assign_trailers(std::span<const header_field> trailers);
 
   private:
-    std::unique_ptr<char[]> storage_;  // names and values; moves keep the views valid
+    // Names and values, reused by the next head when large enough; moves keep the views valid.
+    struct field_storage {
+        std::unique_ptr<char[]> bytes;
+        std::size_t size = 0;
+    };
+    field_storage storage_;
     std::vector<header_field> fields_;
-    std::unique_ptr<char[]> trailer_storage_;
+    field_storage trailer_storage_;
     std::vector<header_field> trailers_;
 };
 

@@ -49,7 +49,7 @@ class frame_cache {
     }
 
   private:
-    static constexpr std::size_t granule = 64, classes = 16, max_cached = 1024;
+    static constexpr std::size_t granule = 64, classes = 32, max_cached = 1024;
     struct node {
         node* next;
     };

@@ -27,8 +27,9 @@ TEST(Scan, IequalsFoldsLettersOnlyForEveryPairOfBytes) {
 
 TEST(Scan, SimdAndScalarAgreeOnEveryByteAtEveryPosition) {
     for (int byte = 0; byte < 256; ++byte) {
-        for (std::size_t length : {1u, 15u, 16u, 17u, 31u, 32u, 33u, 100u}) {
-            for (std::size_t at = 0; at < length; at += (length > 20 ? 7 : 1)) {
+        // Every short length (the 4- and 8-byte loads, their overlap) and the 16-byte ones.
+        for (std::size_t length = 1; length <= 100; length += (length < 40 ? 1 : 30)) {
+            for (std::size_t at = 0; at < length; ++at) {
                 std::string text(length, 'a');
                 text[at] = static_cast<char>(byte);
                 const char* b = text.data();
@@ -37,6 +38,12 @@ TEST(Scan, SimdAndScalarAgreeOnEveryByteAtEveryPosition) {
                     << byte << " at " << at << " of " << length;
                 ASSERT_EQ(find_target_end_simd(b, e), find_target_end_scalar(b, e))
                     << byte << " at " << at << " of " << length;
+                // A second one at the end: the first is still the one found.
+                text.back() = static_cast<char>(byte);
+                ASSERT_EQ(find_field_control_simd(b, e), find_field_control_scalar(b, e))
+                    << byte << " at " << at << " and the end of " << length;
+                ASSERT_EQ(find_target_end_simd(b, e), find_target_end_scalar(b, e))
+                    << byte << " at " << at << " and the end of " << length;
             }
         }
     }

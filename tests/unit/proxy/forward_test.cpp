@@ -169,6 +169,26 @@ TEST(ProxyForward, ResponseFieldsLoseHopByHopAndDate) {
     EXPECT_EQ(out[1].name, "Set-Cookie");
 }
 
+TEST(ProxyForward, ConnectionFieldsCountOnlyWhenTheyNameMoreThanTheAlwaysHopByHopOnes) {
+    // The usual "keep-alive" names nothing that is not dropped anyway: no list to look in.
+    const http::header_field usual[] = {
+        {"Server", "up"}, {"Connection", "keep-alive , Upgrade,TE"}, {"X-A", "1"}};
+    EXPECT_TRUE(connection_fields(usual).empty());
+    EXPECT_FALSE(hop_by_hop("X-A", connection_fields(usual)));
+    EXPECT_TRUE(hop_by_hop("Keep-Alive", connection_fields(usual)));
+    // A second Connection field that names a field of its own: all of them from the first.
+    const http::header_field more[] = {
+        {"Connection", "keep-alive"}, {"X-A", "1"}, {"connection", "x-a"}, {"X-B", "2"}};
+    ASSERT_EQ(connection_fields(more).size(), 4u);
+    EXPECT_TRUE(hop_by_hop("X-A", connection_fields(more)));
+    EXPECT_FALSE(hop_by_hop("X-B", connection_fields(more)));
+    // "close" is taken as a name too (a field called Close would not cross).
+    const http::header_field close[] = {{"Connection", "close"}, {"Close", "1"}};
+    EXPECT_TRUE(hop_by_hop("Close", connection_fields(close)));
+    const http::header_field none[] = {{"Server", "up"}};
+    EXPECT_TRUE(connection_fields(none).empty());
+}
+
 TEST(ProxyForward, FailuresAreClassified) {
     EXPECT_EQ(classify(std::make_error_code(std::errc::connection_refused)), failure_kind::connect);
     EXPECT_EQ(classify(net::errc::connect_timeout), failure_kind::connect);
