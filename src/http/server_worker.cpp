@@ -159,14 +159,14 @@ void worker::admit(int fd, const sockaddr_storage& peer, bool tcp) {
         counters_.refused.add();  // the socket closed with the unwinding: a FIN or nothing
         return;
     }
-    if (!c->open()) {
-        counters_.refused.add();  // no room in epoll (ENOSPC, ENOMEM): this one only
-        return;
-    }
     c->index = connections_.size();
     connections_.push_back(c.get());
-    counters_.accepted.add();
     counters_.open.add();
+    if (!c->open()) {
+        counters_.refused.add();  // no room in epoll (ENOSPC, ENOMEM): this one only
+        return;                   // its destructor takes it off the list
+    }
+    counters_.accepted.add();
     // Runs at once up to its first wait, the first read: the next turn's epoll_wait reports
     // this connection's request together with those of the others accepted in this turn.
     io::spawn(run_connection(std::move(c)));
