@@ -15,6 +15,7 @@
 
 #include "support/cli.hpp"
 #include "support/process.hpp"
+#include "waitless/core/procfs.hpp"
 
 namespace waitless::test {
 namespace {
@@ -170,9 +171,26 @@ void a_line_per_scenario_on_stderr(const demo_run& r) {
 
 // One run of the whole demo (about 12 s with --seconds 1), checked part by part; one TEST,
 // since CTest runs each TEST in a process of its own.
+// Sockets the kernel closed without a TIME_WAIT, because this host's table
+// (tcp_max_tw_buckets) was full.
+std::int64_t time_wait_overflows() {
+    const auto counters = core::read_tcp_counters();
+    if (!counters) return 0;
+    const auto it = counters->find("TcpExt.TCPTimeWaitOverflow");
+    return it == counters->end() ? 0 : it->second;
+}
+
 TEST(DemoCli, ShortenedRunEndToEnd) {
+    const auto overflows_before = time_wait_overflows();
     const auto r = run_demo();
     ASSERT_EQ(r.process.exit_code, 0) << r.process.err;
+    // Other loads on a shared host can fill the TIME_WAIT table; the demo's sockets then close
+    // without one, and its counts say nothing about where a close put its TIME_WAIT.
+    if (const auto skipped = time_wait_overflows() - overflows_before; skipped > 0) {
+        GTEST_SKIP() << "the host's TIME_WAIT table was full during the run (TcpExt "
+                        "TCPTimeWaitOverflow grew by "
+                     << skipped << "): other loads on this host; nothing to judge";
+    }
     ASSERT_TRUE(r.json.is_object()) << r.process.out;
     for (const auto& check :
          {every_scenario_is_in_the_json, short_connections_leave_time_wait_on_the_client,
