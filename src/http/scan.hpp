@@ -43,5 +43,18 @@ inline const char* find_field_control(const char* p, const char* end, bool simd)
 inline const char* find_target_end(const char* p, const char* end, bool simd) {
     return simd ? find_target_end_simd(p, end) : find_target_end_scalar(p, end);
 }
+// A control character other than HTAB in a field value: CR or LF would end the field early.
+inline bool has_field_control(std::string_view value) {
+    const char* end = value.data() + value.size();
+    return find_field_control_simd(value.data(), end) != end;
+}
+// A non-empty token: a method, a field name. (Byte by byte: names are short, and 16-byte
+// loads with their masks cost as much as the loop for them.)
+inline bool is_token(std::string_view text) {
+    for (char c : text) {
+        if (!is_token_char(c)) return false;
+    }
+    return !text.empty();
+}
 
 }  // namespace waitless::http::detail

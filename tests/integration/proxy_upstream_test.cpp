@@ -138,11 +138,13 @@ nginx_config nginx_with_keepalive(const std::string& keepalive) {
 }
 
 // nginx closes idle connections after 500 ms without saying so: after two such closes the
-// proxy knows, and stops reusing connections idle longer than 500 ms minus the margin.
+// proxy knows, and stops reusing connections idle longer than 500 ms minus the margin. The
+// margin leaves room for a busy machine: a close seen up to 100 ms late is learned as up to
+// 600 ms, and 400 ms of idleness is still past what is then reused (600 - 250).
 TEST(ProxyUpstream, LearnsAnUnadvertisedIdleTimeoutAndStopsShortOfIt) {
     WAITLESS_NGINX_OR_SKIP(nginx, nginx_with_keepalive("500ms"));
     auto proxy = start_proxy("127.0.0.1:" + std::to_string(nginx.value().port()),
-                             "--keep-alive-margin 100ms");
+                             "--keep-alive-margin 250ms");
     ASSERT_TRUE(proxy);
     raw_client c(proxy->port());
     const auto request = [&] {
@@ -155,16 +157,16 @@ TEST(ProxyUpstream, LearnsAnUnadvertisedIdleTimeoutAndStopsShortOfIt) {
         request();
         std::this_thread::sleep_for(700ms);  // nginx closes the idle connection meanwhile
     }
-    // Learned by now: a connection idle 450 ms (past 500 - 100) is not even probed.
+    // Learned by now: a connection idle 400 ms (past 500 - 250) is not even probed.
     request();
-    std::this_thread::sleep_for(450ms);
+    std::this_thread::sleep_for(400ms);
     request();
     EXPECT_EQ(proxy->terminate(), 0);
     const auto said = proxy->error_text();
     std::smatch m;
     ASSERT_TRUE(std::regex_search(said, m, std::regex("idle timeout learned ([0-9]+)ms"))) << said;
     EXPECT_GE(std::stol(m[1]), 500) << said;
-    EXPECT_LT(std::stol(m[1]), 600) << said;
+    EXPECT_LT(std::stol(m[1]), 650) << said;
     EXPECT_NE(said.find("advertised none"), std::string::npos) << said;
     EXPECT_GE(count_before(said, "idle closes"), 3) << said;
     EXPECT_EQ(count_before(said, "past the idle timeout"), 1) << said;

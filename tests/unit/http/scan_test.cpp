@@ -61,6 +61,12 @@ TEST(Scan, ClassesFollowTheRfc) {
     EXPECT_TRUE(is_token_char('!'));
     EXPECT_FALSE(is_token_char('('));
     EXPECT_FALSE(is_token_char(':'));
+    EXPECT_TRUE(is_token("X-Forwarded-For"));
+    EXPECT_TRUE(is_token("a_b.c~"));
+    EXPECT_FALSE(is_token(""));
+    EXPECT_FALSE(is_token("Bad Name"));
+    EXPECT_FALSE(has_field_control("text/plain; q=1\t"));
+    EXPECT_TRUE(has_field_control("a\r\nInjected: 1"));
 }
 
 TEST(Scan, RandomInputsAgree) {
