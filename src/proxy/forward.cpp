@@ -25,9 +25,13 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
 
 constexpr http::header_field text_plain[] = {{"Content-Type", "text/plain"}};
 
+// The backend's Content-Length, unless a Transfer-Encoding overrides it (one pass, by length).
 std::optional<std::uint64_t> response_length(const http::client_response& head) {
-    if (head.find("transfer-encoding")) return std::nullopt;
-    const auto text = head.find("content-length");
+    std::optional<std::string_view> text;
+    for (const auto& f : head.headers()) {
+        if (f.name.size() == 17 && http::iequals(f.name, "transfer-encoding")) return std::nullopt;
+        if (f.name.size() == 14 && !text && http::iequals(f.name, "content-length")) text = f.value;
+    }
     if (!text) return std::nullopt;
     std::uint64_t n = 0;
     const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
