@@ -165,7 +165,9 @@ TEST(ProxyUpstream, LearnsAnUnadvertisedIdleTimeoutAndStopsShortOfIt) {
     const auto said = proxy->error_text();
     std::smatch m;
     ASSERT_TRUE(std::regex_search(said, m, std::regex("idle timeout learned ([0-9]+)ms"))) << said;
-    EXPECT_GE(std::stol(m[1]), 500) << said;
+    // Both ends of an idle time come from the coarse clock, each up to a tick late (4 ms at
+    // HZ=250, 10 ms at HZ=100): 496 ms has been seen for nginx's 500.
+    EXPECT_GE(std::stol(m[1]), 480) << said;
     EXPECT_LT(std::stol(m[1]), 650) << said;
     EXPECT_NE(said.find("advertised none"), std::string::npos) << said;
     EXPECT_GE(count_before(said, "idle closes"), 3) << said;
