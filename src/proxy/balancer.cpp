@@ -124,24 +124,51 @@ bool balancer::usable(std::size_t i, clock::time_point now,
 
 std::uint64_t balancer::next_random() { return mix(random_++); }
 
+bool balancer::load_below(std::size_t a, std::size_t b) const {
+    return static_cast<std::uint64_t>(states_[a].outstanding) * servers_[b].weight <
+           static_cast<std::uint64_t>(states_[b].outstanding) * servers_[a].weight;
+}
+
+template <class Among>
+std::optional<std::size_t> balancer::pick_round_robin(clock::time_point now,
+                                                      std::span<const std::size_t> exclude,
+                                                      Among among) {
+    // Smooth weighted round robin (as nginx): every usable server gains its weight, the one
+    // with the most is chosen and pays the total. Weights 5,1,1 give a,a,b,a,c,a,a.
+    long total = 0;
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+        if (!usable(i, now, exclude) || !among(i)) continue;
+        states_[i].current += servers_[i].weight;
+        total += servers_[i].weight;
+        if (!best || states_[i].current > states_[*best].current) best = i;
+    }
+    if (best) states_[*best].current -= total;
+    return best;
+}
+
+namespace {
+constexpr auto every_server = [](std::size_t) { return true; };
+}  // namespace
+
 std::optional<std::size_t> balancer::pick(clock::time_point now, std::string_view hash_key,
                                           std::span<const std::size_t> exclude) {
     switch (policy_.kind) {
         case balance_kind::round_robin:
-            return pick_round_robin(now, exclude);
+            return pick_round_robin(now, exclude, every_server);
         case balance_kind::least_request: {
-            // Fewest outstanding relative to weight; ties go round robin's way.
+            // Fewest outstanding relative to weight; among equals, smooth weighted round robin
+            // (as nginx's least_conn), so that a lightly loaded set still spreads.
             std::optional<std::size_t> best;
             for (std::size_t i = 0; i < servers_.size(); ++i) {
                 if (!usable(i, now, exclude)) continue;
-                if (!best ||
-                    static_cast<std::uint64_t>(states_[i].outstanding) * servers_[*best].weight <
-                        static_cast<std::uint64_t>(states_[*best].outstanding) *
-                            servers_[i].weight) {
-                    best = i;
-                }
+                if (!best || load_below(i, *best)) best = i;
             }
-            return best;
+            if (!best) return std::nullopt;
+            const std::size_t least = *best;
+            return pick_round_robin(now, exclude, [&](std::size_t i) {
+                return !load_below(i, least) && !load_below(least, i);
+            });
         }
         case balance_kind::p2c: {
             std::vector<std::size_t> candidates;
@@ -158,26 +185,10 @@ std::optional<std::size_t> balancer::pick(clock::time_point now, std::string_vie
         }
         case balance_kind::hash_header:
         case balance_kind::hash_client:
-            if (hash_key.empty()) return pick_round_robin(now, exclude);
+            if (hash_key.empty()) return pick_round_robin(now, exclude, every_server);
             return pick_hash(hash_key, now, exclude);
     }
     return std::nullopt;
-}
-
-std::optional<std::size_t> balancer::pick_round_robin(clock::time_point now,
-                                                      std::span<const std::size_t> exclude) {
-    // Smooth weighted round robin (as nginx): every usable server gains its weight, the one
-    // with the most is chosen and pays the total. Weights 5,1,1 give a,a,b,a,c,a,a.
-    long total = 0;
-    std::optional<std::size_t> best;
-    for (std::size_t i = 0; i < servers_.size(); ++i) {
-        if (!usable(i, now, exclude)) continue;
-        states_[i].current += servers_[i].weight;
-        total += servers_[i].weight;
-        if (!best || states_[i].current > states_[*best].current) best = i;
-    }
-    if (best) states_[*best].current -= total;
-    return best;
 }
 
 std::optional<std::size_t> balancer::pick_hash(std::string_view key, clock::time_point now,

@@ -63,6 +63,16 @@ std::string_view client_address(worker_state& w, const http::exchange& ex) {
     return out;
 }
 
+// A request counted on its server from the pick to its end (every way out of an attempt).
+struct outstanding_request {
+    outstanding_request(balancer& b, std::size_t s) : servers(b), server(s) { b.started(s); }
+    ~outstanding_request() { servers.finished(server); }
+    outstanding_request(const outstanding_request&) = delete;
+    outstanding_request& operator=(const outstanding_request&) = delete;
+    balancer& servers;
+    std::size_t server;
+};
+
 // What the body source saw of the downstream body.
 struct body_state {
     std::vector<http::header_field> trailers;  // relayed after a chunked body
@@ -489,9 +499,10 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         url += target;
         request.url = url;
 
-        w.servers.started(server);
+        // Outstanding until this attempt ends, its response relayed whole: a long download is
+        // load on its server for least_request and p2c.
+        const outstanding_request in_flight(w.servers, server);
         auto stream = co_await w.client.stream(request);
-        w.servers.finished(server);
         if (!stream) {
             if (ex.cancelled()) {
                 k.client_gone.add();

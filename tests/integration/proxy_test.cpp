@@ -408,6 +408,47 @@ TEST(Proxy, ASlowReaderKeepsTheProxysMemoryBounded) {
     EXPECT_EQ(r[0].body.size(), size);
 }
 
+// least_request counts a request until its response is relayed whole: while one backend
+// streams a large body to a client that does not read, every short request goes to the other.
+TEST(Proxy, LeastRequestCountsAResponseUntilItsBodyIsRelayed) {
+    const auto log_a = "/tmp/waitless-least-a-" + std::to_string(::getpid());
+    const auto log_b = "/tmp/waitless-least-b-" + std::to_string(::getpid());
+    auto a = python_backend(log_a);
+    auto b = python_backend(log_b);
+    ASSERT_TRUE(a && b);
+    auto proxy = start_proxy(upstream(*a) + "," + upstream(*b), "--balance least_request");
+    ASSERT_TRUE(proxy);
+    raw_client slow(proxy->port());
+    // Ties go round robin's way: the first request goes to the first server.
+    ASSERT_TRUE(slow.send(get("/big?n=67108864")));
+    // Its head relayed (a few bytes read here, then no more): its body waits on this client.
+    std::string head;
+    const auto give_up = std::chrono::steady_clock::now() + 20s;
+    while (head.find("\r\n\r\n") == std::string::npos &&
+           std::chrono::steady_clock::now() < give_up) {
+        char buffer[512];
+        const auto n = ::recv(slow.fd(), buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n > 0) head.append(buffer, static_cast<std::size_t>(n));
+        if (n == 0) break;
+        if (n < 0) std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_NE(head.find("\r\n\r\n"), std::string::npos) << head;
+    for (int i = 0; i < 4; ++i) {
+        const auto r = one(proxy->port(), get("/short"));
+        EXPECT_EQ(r.status, 200);
+    }
+    const auto lines = [](const std::string& path) {
+        std::ifstream in(path);
+        std::vector<std::string> out;
+        for (std::string line; std::getline(in, line);) out.push_back(line);
+        return out;
+    };
+    EXPECT_EQ(lines(log_a), std::vector<std::string>{"GET /big?n=67108864"});
+    EXPECT_EQ(lines(log_b), std::vector<std::string>(4, "GET /short"));
+    ::unlink(log_a.c_str());
+    ::unlink(log_b.c_str());
+}
+
 TEST(Proxy, BadFlagsAndBusyAddressesExit3WithOneLine) {
     for (const std::string args :
          {"proxy --listen 127.0.0.1:0", "proxy --upstream nonsense",

@@ -85,8 +85,12 @@ class balancer {
         clock::time_point ejected_until{};
     };
     bool usable(std::size_t i, clock::time_point now, std::span<const std::size_t> exclude) const;
+    // Smooth weighted round robin over the usable servers that `among` accepts.
+    template <class Among>
     std::optional<std::size_t> pick_round_robin(clock::time_point now,
-                                                std::span<const std::size_t> exclude);
+                                                std::span<const std::size_t> exclude, Among among);
+    // Server a has fewer outstanding requests than b, relative to their weights.
+    bool load_below(std::size_t a, std::size_t b) const;
     std::optional<std::size_t> pick_hash(std::string_view key, clock::time_point now,
                                          std::span<const std::size_t> exclude);
     std::uint64_t next_random();

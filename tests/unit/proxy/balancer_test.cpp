@@ -69,6 +69,25 @@ TEST(Balancer, LeastRequestPrefersTheLeastBusy) {
     EXPECT_EQ(b.pick(now), 0u);
 }
 
+TEST(Balancer, LeastRequestSpreadsEqualsByWeightedRoundRobin) {
+    // A light load (every request done before the next) must not all go to the first server.
+    auto b = make("a:1,b:1,c:1", "least_request");
+    const auto now = clock::now();
+    std::string order;
+    for (int i = 0; i < 6; ++i) order += "abc"[*b.pick(now)];
+    EXPECT_EQ(order, "abcabc");
+    auto weighted = make("a:1=2,b:1", "least_request");
+    order.clear();
+    for (int i = 0; i < 6; ++i) order += "ab"[*weighted.pick(now)];
+    EXPECT_EQ(order, "abaaba");
+    // Among the least loaded only: c is busy, a and b share.
+    auto busy = make("a:1,b:1,c:1", "least_request");
+    busy.started(2);
+    order.clear();
+    for (int i = 0; i < 4; ++i) order += "abc"[*busy.pick(now)];
+    EXPECT_EQ(order, "abab");
+}
+
 TEST(Balancer, PowerOfTwoChoicesAvoidsTheLoadedServer) {
     auto b = make("a:1,b:1,c:1,d:1", "p2c");
     const auto now = clock::now();
