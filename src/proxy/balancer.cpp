@@ -171,13 +171,21 @@ std::optional<std::size_t> balancer::pick(clock::time_point now, std::string_vie
             });
         }
         case balance_kind::p2c: {
-            std::vector<std::size_t> candidates;
-            for (std::size_t i = 0; i < servers_.size(); ++i) {
-                if (usable(i, now, exclude)) candidates.push_back(i);
-            }
-            if (candidates.empty()) return std::nullopt;
-            const auto a = candidates[next_random() % candidates.size()];
-            const auto b = candidates[next_random() % candidates.size()];
+            // Two draws among the usable servers (counted, then the k-th found: no allocation
+            // per request).
+            std::size_t count = 0;
+            for (std::size_t i = 0; i < servers_.size(); ++i) count += usable(i, now, exclude);
+            if (count == 0) return std::nullopt;
+            const auto draw = [&] {
+                std::size_t k = next_random() % count;
+                std::size_t i = 0;
+                for (;; ++i) {
+                    if (usable(i, now, exclude) && k-- == 0) break;
+                }
+                return i;
+            };
+            const auto a = draw();
+            const auto b = draw();
             const auto load = [&](std::size_t i) {
                 return static_cast<double>(states_[i].outstanding + 1) / servers_[i].weight;
             };

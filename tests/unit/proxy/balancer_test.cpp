@@ -170,12 +170,14 @@ TEST(Balancer, WithEveryServerEjectedNoneIsPickedAndRetryAfterSaysWhen) {
 }
 
 TEST(Balancer, ExcludedServersAreSkipped) {
-    auto b = make("a:1,b:1,c:1", "round_robin");
     const auto now = clock::now();
-    const std::size_t tried[] = {0, 1};
-    for (int i = 0; i < 4; ++i) EXPECT_EQ(b.pick(now, {}, tried), 2u);
-    const std::size_t all[] = {0, 1, 2};
-    EXPECT_EQ(b.pick(now, {}, all), std::nullopt);
+    for (const char* policy : {"round_robin", "least_request", "p2c"}) {
+        auto b = make("a:1,b:1,c:1", policy);
+        const std::size_t tried[] = {0, 2};
+        for (int i = 0; i < 20; ++i) EXPECT_EQ(b.pick(now, {}, tried), 1u) << policy;
+        const std::size_t all[] = {0, 1, 2};
+        EXPECT_EQ(b.pick(now, {}, all), std::nullopt) << policy;
+    }
 }
 
 TEST(RetryBudget, AllowsAFifthOfTheRequestsAsRetries) {
