@@ -86,9 +86,15 @@ result<void> server::start() {
     net::listen_options lo;
     lo.non_blocking = true;
     lo.nodelay = true;  // responses are not held back; accepted sockets inherit it
+    // Listeners whose connections mostly end with an RST (abortive, or auto where every peer is
+    // on loopback) hand SO_LINGER {1, 0} to each accepted socket: no setsockopt() per close.
+    std::vector<bool> resets;
     for (const auto& address : options_.listen) {
         if (address.tcp) {
             lo.reuse_port = true;
+            lo.reset_on_close = options_.close_policy == server_close_policy::abortive ||
+                                (options_.close_policy == server_close_policy::automatic &&
+                                 address.tcp->address.is_loopback());
             auto first = net::listen(*address.tcp, lo);
             if (!first) return fail(first.error());
             auto bound = net::local_endpoint(first->native_handle());
@@ -101,6 +107,7 @@ result<void> server::start() {
             }
             families.push_back(bound->address.family);
             addresses.push_back(bound->to_string());
+            resets.push_back(lo.reset_on_close);
         } else {
             lo.reuse_port = false;
             auto listener = net::listen_unix(address.unix_path, lo);
@@ -115,6 +122,7 @@ result<void> server::start() {
             per_worker[0].push_back(std::move(*listener));
             families.push_back(AF_UNIX);
             addresses.push_back(address.to_string());
+            resets.push_back(false);
         }
     }
     const std::size_t limit = options_.max_connections == 0
@@ -125,7 +133,7 @@ result<void> server::start() {
         for (std::size_t w = 0; w < count; ++w) {
             std::vector<detail::listener_handle> handles;
             for (std::size_t i = 0; i < per_worker[w].size(); ++i) {
-                handles.push_back({per_worker[w][i].release(), families[i] != AF_UNIX});
+                handles.push_back({per_worker[w][i].release(), families[i] != AF_UNIX, resets[i]});
             }
             workers.push_back(
                 std::make_unique<detail::worker>(options_, handler_, limit, std::move(handles), w));

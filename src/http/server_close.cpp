@@ -2,6 +2,7 @@
 // nowhere (a reset once all is acknowledged) or on the server's listening port, never on the
 // ephemeral ports of a client it cannot trust to read before a reset.
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "http/server_connection.hpp"
 #include "waitless/net/close.hpp"
@@ -159,7 +160,7 @@ io::task<void> connection::close(close_reason reason) {
     const int fd = socket_.release();
     if (acknowledged) {
         // All the client has is acknowledged: an RST, with no more questions to the kernel.
-        record_close(net::close_with_reset(fd).value_or(net::close_outcome::reset));
+        record_close(close_with_reset(fd));
         co_return;
     }
     // Idle, broken and half-closed connections have nothing in flight: an RST (only when the
@@ -179,6 +180,7 @@ io::task<void> connection::close(close_reason reason) {
             }
             break;
     }
+    allow_fin(fd);  // the policy decides below, from the queues
     auto outcome = net::close_native(fd, how);
     if (!outcome) {
         owner_.counters().reset.add();
@@ -191,6 +193,16 @@ io::task<void> connection::close(close_reason reason) {
     record_close(fin_sent && *outcome != net::close_outcome::reset
                      ? net::close_outcome::time_wait_here
                      : *outcome);
+}
+
+net::close_outcome connection::close_with_reset(int fd) const {
+    if (!linger_reset_) return net::close_with_reset(fd).value_or(net::close_outcome::reset);
+    ::close(fd);  // SO_LINGER {1, 0} came from the listener
+    return net::close_outcome::reset;
+}
+
+void connection::allow_fin(int fd) const {
+    if (linger_reset_) (void)net::clear_linger(fd);
 }
 
 }  // namespace waitless::http::detail

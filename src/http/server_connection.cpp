@@ -52,10 +52,12 @@ bool acceptable_field(const header_field& f) {
     }
 }
 
-connection::connection(worker& owner, net::socket socket, std::optional<net::endpoint> peer)
+connection::connection(worker& owner, net::socket socket, std::optional<net::endpoint> peer,
+                       bool linger_reset)
     : owner_(owner),
       socket_(std::move(socket)),
       peer_(peer),
+      linger_reset_(linger_reset),
       parser_(parser_kind::request, owner.options().limits),
       buffer_(),
       capacity_(std::max(owner.options().read_buffer, owner.options().limits.max_head + 4096)) {

@@ -33,7 +33,9 @@ void append_number(std::string& out, std::uint64_t n, int base = 10);
 class connection {
   public:
     // peer: empty for a Unix socket. Throws std::bad_alloc when its buffer cannot be had.
-    connection(worker& owner, net::socket socket, std::optional<net::endpoint> peer);
+    // linger_reset: the socket inherited SO_LINGER {1, 0} from its listener.
+    connection(worker& owner, net::socket socket, std::optional<net::endpoint> peer,
+               bool linger_reset);
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -153,12 +155,19 @@ class connection {
     void stop_tunnel();  // the drain timeout ends a tunnel that runs
     // close() for a connection that was a tunnel: its FINs, if any, went already.
     void close_tunneled();
+    // An RST now (the caller knows nothing queued matters); fd is the released socket_.
+    net::close_outcome close_with_reset(int fd) const;
+    // Before a close() that may send a FIN: a socket that inherited SO_LINGER {1, 0} would
+    // reset instead.
+    void allow_fin(int fd) const;
     static void on_hangup(void* self);
 
     worker& owner_;
     net::socket socket_;
     io::fd_watch watch_;
     std::optional<net::endpoint> peer_;
+    // SO_LINGER {1, 0} from the listener: close() alone resets; a FIN needs clear_linger first.
+    bool linger_reset_ = false;
     io::deadline_hook read_deadline_, write_deadline_;
     parser parser_;
     std::unique_ptr<char[]> buffer_;

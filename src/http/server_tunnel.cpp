@@ -132,11 +132,11 @@ void connection::close_tunneled() {
         return;
     }
     if (!tunnel_clean_) {
-        (void)net::close_with_reset(fd);
-        record_close(net::close_outcome::reset);
+        record_close(close_with_reset(fd));
         return;
     }
     // The FINs went both ways in the tunnel: whoever sent the first keeps the TIME_WAIT.
+    allow_fin(fd);
     ::close(fd);
     record_close(tunnel_fin_here_ ? net::close_outcome::time_wait_here
                                   : net::close_outcome::time_wait_peer);

@@ -45,6 +45,7 @@ worker::worker(const server_options& options, const handler& h, std::size_t conn
         auto entry = std::make_unique<listener>();
         entry->socket = net::socket(l.fd);
         entry->tcp = l.tcp;
+        entry->resets = l.resets;
         listeners_.push_back(std::move(entry));
     }
     for (auto& l : listeners_) {
@@ -146,15 +147,15 @@ void worker::on_sweep(io::timer& t) {
     if (next != io::clock::time_point::max()) self.loop_.arm(self.sweep_timer_, next);
 }
 
-void worker::admit(int fd, const sockaddr_storage& peer, bool tcp) {
+void worker::admit(int fd, const sockaddr_storage& peer, const listener& from) {
     net::socket socket(fd);
     std::optional<net::endpoint> peer_endpoint;
-    if (tcp) {
+    if (from.tcp) {
         if (auto e = net::to_endpoint(peer)) peer_endpoint = *e;
     }
     std::unique_ptr<connection> c;
     try {
-        c = std::make_unique<connection>(*this, std::move(socket), peer_endpoint);
+        c = std::make_unique<connection>(*this, std::move(socket), peer_endpoint, from.resets);
     } catch (const std::bad_alloc&) {
         counters_.refused.add();  // the socket closed with the unwinding: a FIN or nothing
         return;
@@ -191,7 +192,7 @@ io::task<void> worker::accept_loop(listener& l) {
         const int accepted = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length,
                                        SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (accepted >= 0) {
-            admit(accepted, peer, l.tcp);
+            admit(accepted, peer, l);
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -46,6 +46,7 @@ enum class timeout_kind { header, idle, io, close_wait };
 struct listener_handle {
     int fd = -1;
     bool tcp = true;
+    bool resets = false;  // accepted sockets inherit SO_LINGER {1, 0} (reset_on_close)
 };
 
 class worker {
@@ -85,10 +86,11 @@ class worker {
         net::socket socket;
         io::fd_watch watch;
         bool tcp = true;
+        bool resets = false;
     };
 
     io::task<void> accept_loop(listener& l);
-    void admit(int fd, const sockaddr_storage& peer, bool tcp);
+    void admit(int fd, const sockaddr_storage& peer, const listener& from);
     static void on_sweep(io::timer& t);
     static void on_drain(io::timer& t);
     void begin_stop();

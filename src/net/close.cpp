@@ -160,6 +160,11 @@ result<close_outcome> close(socket& s, const close_policy& policy) {
     return r;
 }
 
+result<void> clear_linger(int fd) {
+    const linger off{0, 0};
+    return detail::check(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off));
+}
+
 result<void> arm_abortive_close(int fd) {
     const auto q = queued(fd);
     if (!q) return std::unexpected(q.error());

@@ -53,6 +53,10 @@ struct listen_options {
     // TCP_NODELAY on the listener: Linux copies it into every accepted socket, so an accept
     // costs no setsockopt() of its own.
     bool nodelay = false;
+    // SO_LINGER {1, 0} on the listener: accepted sockets inherit it too, so their close() sends
+    // an RST with no setsockopt() of its own. A close that must send a FIN clears it first
+    // (clear_linger).
+    bool reset_on_close = false;
 };
 
 result<void> set_nodelay(int fd, bool on);

@@ -2,6 +2,12 @@
 // handlers that fail or forget to answer, and the stats.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cstring>
+#include <thread>
+
 #include "integration/http_serve_process.hpp"
 #include "unit/http/running_server.hpp"
 #include "waitless/http/server.hpp"
@@ -121,6 +127,41 @@ TEST(HttpServerApi, AChunkedResponseCutByABadBodyIsResetNotEnded) {
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].body, "abc");
 }
+
+// A loopback listener under auto (or any under abortive) hands SO_LINGER {1, 0} to the
+// sockets it accepts, so that a reset costs no setsockopt(); a response delimited by the close
+// must still end with a FIN, or the client could not tell it from a cut.
+class HttpServerLingerReset : public ::testing::TestWithParam<server_close_policy> {};
+
+TEST_P(HttpServerLingerReset, AResponseDelimitedByTheCloseStillEndsWithAFin) {
+    server_options o;
+    o.close_policy = GetParam();
+    running_server rs(
+        [](exchange& ex) -> io::task<void> {
+            (void)ex.start(200, {}, std::nullopt);  // HTTP/1.0: delimited by the close
+            co_await ex.write("until the close");
+            ex.end();
+        },
+        o);
+    raw_client c(rs.port);
+    ASSERT_TRUE(c.send("GET / HTTP/1.0\r\n\r\n"));
+    int last = 0;
+    while ((last = c.next_event(std::chrono::seconds(2))) > 0) {
+    }
+    EXPECT_EQ(last, 0) << "not a FIN: " << (last < 0 ? std::strerror(-last) : "");
+    // This client keeps its end open past the server's wait for it (peer_close_wait): the
+    // server's close() then leaves its socket to finish alone, without an RST after the FIN.
+    // (An RST would move this end from CLOSE_WAIT to CLOSE; recv() after the FIN cannot say.)
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    tcp_info info{};
+    socklen_t size = sizeof info;
+    ASSERT_EQ(::getsockopt(c.fd(), IPPROTO_TCP, TCP_INFO, &info, &size), 0);
+    EXPECT_EQ(info.tcpi_state, TCP_CLOSE_WAIT) << "an RST came after the FIN";
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, HttpServerLingerReset,
+                         ::testing::Values(server_close_policy::automatic,
+                                           server_close_policy::abortive));
 
 TEST(HttpServerApi, StatsCountRequestsAndCloses) {
     static const prepared_response ok(200, {}, "ok");
