@@ -1,5 +1,6 @@
 // Listeners: SO_REUSEPORT, accept with a bounded wait, Unix sockets.
 #include "waitless/net/listen.hpp"
+#include "waitless/net/close.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "loopback_pair.hpp"
+#include "waitless/net/close.hpp"
 #include "waitless/net/error.hpp"
 
 namespace waitless::net {
@@ -61,6 +63,30 @@ TEST(NetListen, AcceptedSocketsInheritTheListenersNodelay) {
         ASSERT_EQ(
             ::getsockopt(accepted->native_handle(), IPPROTO_TCP, TCP_NODELAY, &value, &length), 0);
         EXPECT_EQ(value != 0, nodelay);
+    }
+}
+
+TEST(NetListen, AcceptedSocketsInheritTheListenersLingerUntilCleared) {
+    // The server resets loopback connections with no setsockopt per connection, counting on
+    // this; clear_linger() turns a FIN back on where one is due.
+    for (const bool reset : {false, true}) {
+        auto listener = listen(endpoint::loopback_v4(), listen_options{.reset_on_close = reset});
+        ASSERT_TRUE(listener);
+        auto client = connect(endpoint::loopback_v4(test::port_of(*listener)));
+        ASSERT_TRUE(client);
+        auto accepted = accept(listener->native_handle(), 1s);
+        ASSERT_TRUE(accepted);
+        const auto linger_of = [&] {
+            linger value{-1, -1};
+            socklen_t length = sizeof value;
+            EXPECT_EQ(
+                ::getsockopt(accepted->native_handle(), SOL_SOCKET, SO_LINGER, &value, &length), 0);
+            return value;
+        };
+        EXPECT_EQ(linger_of().l_onoff != 0, reset);
+        EXPECT_EQ(linger_of().l_linger, 0);
+        ASSERT_TRUE(clear_linger(accepted->native_handle()));
+        EXPECT_EQ(linger_of().l_onoff, 0);
     }
 }
 
