@@ -1,6 +1,5 @@
 // Listeners: SO_REUSEPORT, accept with a bounded wait, Unix sockets.
 #include "waitless/net/listen.hpp"
-#include "waitless/net/close.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
