@@ -159,9 +159,6 @@ bool valid_method(std::string_view method) { return is_token(method); }
 
 result<field_summary> check_fields(std::span<const header_field> fields) {
     field_summary s;
-    const auto listed = [](std::string_view list, std::string_view token) {
-        return any_list_item(list, [&](std::string_view item) { return iequals(item, token); });
-    };
     for (const auto& f : fields) {
         // A token for a name, no control character but HTAB in a value (RFC 9110 5.1, 5.5).
         if (!is_token(f.name) || has_field_control(f.value)) {
@@ -173,11 +170,12 @@ result<field_summary> check_fields(std::span<const header_field> fields) {
                 if (iequals(f.name, "host")) s.has_host = true;
                 break;
             case 6:
-                if (iequals(f.name, "expect") && listed(f.value, "100-continue"))
+                if (iequals(f.name, "expect") && list_has_token(f.value, "100-continue"))
                     s.expects_continue = true;
                 break;
             case 10:
-                if (iequals(f.name, "connection") && listed(f.value, "close")) s.asks_close = true;
+                if (iequals(f.name, "connection") && list_has_token(f.value, "close"))
+                    s.asks_close = true;
                 break;
             case 14:
             case 17:  // the framing is the client's own

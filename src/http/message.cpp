@@ -32,8 +32,7 @@ std::optional<std::string_view> message_head::find(std::string_view name) const 
 bool message_head::has_token(std::string_view name, std::string_view token) const {
     for (const auto& field : headers) {
         if (!iequals(field.name, name)) continue;
-        if (any_list_item(field.value, [&](std::string_view item) { return iequals(item, token); }))
-            return true;
+        if (list_has_token(field.value, token)) return true;
     }
     return false;
 }

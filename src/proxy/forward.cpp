@@ -14,11 +14,6 @@
 namespace waitless::proxy::detail {
 namespace {
 
-bool is_token_listed(std::string_view list, std::string_view name) {
-    return http::any_list_item(list,
-                               [&](std::string_view item) { return http::iequals(item, name); });
-}
-
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() && http::iequals(text.substr(0, prefix.size()), prefix);
 }
@@ -203,10 +198,6 @@ bool always_hop_by_hop(std::string_view name) {
     }
 }
 
-}  // namespace
-
-namespace {
-
 // Whether a Connection field names only fields that never cross anyway ("keep-alive").
 bool names_only_hop_by_hop(std::string_view list) {
     return !http::any_list_item(
@@ -232,7 +223,7 @@ std::span<const http::header_field> connection_fields(std::span<const http::head
 bool hop_by_hop(std::string_view name, std::span<const http::header_field> fields) {
     if (always_hop_by_hop(name)) return true;
     for (const auto& f : fields) {
-        if (http::iequals(f.name, "connection") && is_token_listed(f.value, name)) return true;
+        if (http::iequals(f.name, "connection") && http::list_has_token(f.value, name)) return true;
     }
     return false;
 }

@@ -57,6 +57,11 @@ bool any_list_item(std::string_view list, Pred pred) {
     }
 }
 
+// Whether the list names token (case-insensitive): "close" in "keep-alive, Close".
+inline bool list_has_token(std::string_view list, std::string_view token) {
+    return any_list_item(list, [&](std::string_view item) { return iequals(item, token); });
+}
+
 // Appends "Name: value\r\n" for each field, growing `out` once.
 void append_field_lines(std::string& out, std::span<const header_field> fields);
 
