@@ -169,13 +169,6 @@ io::task<exchange_outcome> client_connection::start_stream(const exchange_plan& 
     co_return o;
 }
 
-io::task<bool> client_connection::stream_piece(const exchange_plan& plan, exchange_outcome& o,
-                                               std::string_view& piece, bool& ended) {
-    const bool ok = co_await read_body(plan, o, piece, ended);
-    if (!ok || ended) end_exchange();
-    co_return ok;
-}
-
 void client_connection::end_exchange() { watch_.clear_deadline(); }
 
 upgraded client_connection::hand_over() {

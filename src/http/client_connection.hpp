@@ -83,10 +83,13 @@ class client_connection {
     io::task<exchange_outcome> exchange(const exchange_plan& plan, client_response& out);
     // The same in steps, for a streamed response: the request and the head (o.error set when
     // it failed), then the body piece by piece (a piece is valid until the next call; ended at
-    // the end, with o saying whether the connection is reusable). end_exchange() when it stops.
+    // the end, with o saying whether the connection is reusable). The caller calls
+    // end_exchange() once a piece failed or ended the body, or when it stops early.
     io::task<exchange_outcome> start_stream(const exchange_plan& plan, client_response& head);
     io::task<bool> stream_piece(const exchange_plan& plan, exchange_outcome& o,
-                                std::string_view& piece, bool& ended);
+                                std::string_view& piece, bool& ended) {
+        return read_body(plan, o, piece, ended);
+    }
     void end_exchange();
     // The trailer fields of the body that just ended; valid until the next exchange.
     std::span<const header_field> trailers() const { return parser_.trailers(); }
@@ -148,14 +151,18 @@ class client_connection {
     };
     struct upload_end;  // the awaiter of join_upload()
 
-    // The head (and a small body) first; the rest of the body by the sender.
-    io::task<std::error_code> send_head(const exchange_plan& plan, bool& body_left);
+    // The head (and a small body) into head_, sent first; the rest of the body by the sender.
+    // Says whether body is left for the sender.
+    bool format_head(const exchange_plan& plan);
     io::task<std::error_code> send_body(const exchange_plan& plan);
     static io::detail::detached run_upload(client_connection& c, const exchange_plan& plan);
     void upload_ended(const exchange_plan& plan, std::error_code ec);
     pool::time_point header_deadline(const exchange_plan& plan) const;
     io::task<std::error_code> write(std::string_view a, std::string_view b = {},
                                     std::string_view c = {});
+    // One send of what it can of `data` at once, without waiting: the bytes sent (those
+    // left go by write()); 0 with ec set on an error.
+    std::size_t send_now(std::string_view data, std::error_code& ec);
     io::task<bool> send_request(const exchange_plan& plan, exchange_outcome& o);
     io::task<exchange_outcome> receive(const exchange_plan& plan, client_response& out);
     // False with o.error and o.mode set when the response failed.

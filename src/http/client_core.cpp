@@ -96,18 +96,34 @@ std::shared_ptr<origin> client_core::make_origin(const parsed_url& url) {
     return made;
 }
 
-std::shared_ptr<origin> client_core::origin_for(const parsed_url& url) {
+result<std::shared_ptr<origin>> client_core::origin_for(std::string_view url,
+                                                        std::string_view& target) {
     std::unique_lock lock(mutex_, std::defer_lock);
     if (loop_ == nullptr) lock.lock();
     const auto now = pool::coarse_now();
     if (now - last_sweep_ >= std::chrono::seconds(1)) sweep(now);
+    // A known origin's URL as the client writes it (a proxy's every request): only the target
+    // is left to check. Anything else is parsed whole.
     for (const auto& o : origins_) {
-        if (o->key == url.authority) {
+        if (!url.starts_with(o->url_prefix)) continue;
+        const auto rest = url.substr(o->url_prefix.size());
+        if (!rest.empty() && rest.front() != '/') continue;  // a longer port, or "?q" (invalid)
+        auto t = parse_url_target(rest);
+        if (!t) return std::unexpected(t.error());
+        target = *t;
+        o->last_used = now;
+        return o;
+    }
+    auto parsed = parse_url(url);
+    if (!parsed) return std::unexpected(parsed.error());
+    target = parsed->target;
+    for (const auto& o : origins_) {
+        if (o->key == parsed->authority) {  // a scheme written in capitals
             o->last_used = now;
             return o;
         }
     }
-    origins_.push_back(make_origin(url));
+    origins_.push_back(make_origin(*parsed));
     origins_.back()->last_used = now;
     return origins_.back();
 }
@@ -176,11 +192,9 @@ io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_on
 
 result<request_setup> client_core::setup(const client_request& r, const body_sink* sink,
                                          bool streamed) {
-    auto url = parse_url(r.url);
-    if (!url) return std::unexpected(url.error());
     if (!valid_method(r.method))
         return std::unexpected(make_error_code(client_errc::invalid_request));
-    auto fields = check_fields(r.headers);
+    auto fields = check_fields(r.headers, r.fields_checked);
     if (!fields) return std::unexpected(fields.error());
     // An upgrade switches a connection with no body in flight, from the loop face only.
     if (r.upgrade && (!streamed || r.source || !r.body.empty())) {
@@ -190,11 +204,14 @@ result<request_setup> client_core::setup(const client_request& r, const body_sin
     // The blocking face runs on the calling thread's private loop (io::block_on).
     st.here = loop_ != nullptr ? loop_ : io::loop::current();
     WAITLESS_ASSERT(st.here != nullptr);
-    st.o = origin_for(*url);
+    std::string_view target;
+    auto o = origin_for(r.url, target);
+    if (!o) return std::unexpected(o.error());
+    st.o = std::move(*o);
     exchange_plan& plan = st.plan;
     plan.request = &r;
     plan.sink = sink;
-    plan.target = url->target;
+    plan.target = target;
     plan.host = st.o->key;
     plan.add_host = !fields->has_host;
     plan.caller_close = fields->asks_close;
@@ -422,6 +439,7 @@ io::task<result<std::string_view>> stream_state::next() {
     bool ok = false;
     try {
         ok = co_await connection().stream_piece(setup.plan, outcome, piece, ended);
+        if (!ok || ended) connection().end_exchange();
     } catch (...) {
         abandon();
         throw;

@@ -25,7 +25,7 @@ using connection_lease = pool::lease<connection_ptr>;
 // One origin's pool, whichever face it is for.
 class origin {
   public:
-    explicit origin(std::string k) : key(std::move(k)) {}
+    explicit origin(std::string k) : key(std::move(k)), url_prefix("http://" + key) {}
     virtual ~origin() = default;
     origin(const origin&) = delete;
     origin& operator=(const origin&) = delete;
@@ -37,7 +37,8 @@ class origin {
     virtual void discard(connection_ptr& c) = 0;
     virtual void clear() = 0;  // closes the idle connections
 
-    const std::string key;  // "host[:port]" as in the URL, also the Host field's value
+    const std::string key;         // "host[:port]" as in the URL, also the Host field's value
+    const std::string url_prefix;  // "http://" and the key
     pool::time_point last_used{};
     std::shared_ptr<idle_learner> idle;  // what its connections tell of its idle timeout
 };
@@ -87,7 +88,8 @@ class client_core {
     result<bool> begin(request_setup& st, connection_lease& l);
     // Whether a failed exchange is replayed (once, on a fresh connection).
     bool retry(const client_request& r, const exchange_outcome& out, bool reused, bool& retried);
-    std::shared_ptr<origin> origin_for(const parsed_url& url);
+    // The origin of a URL, made on first use; target: the URL's request target.
+    result<std::shared_ptr<origin>> origin_for(std::string_view url, std::string_view& target);
     std::shared_ptr<origin> make_origin(const parsed_url& url);
     // stream() for an upgrade: a new connection outside the pool, no retry.
     io::task<result<std::unique_ptr<stream_state>>> stream_upgrade(const client_request& r,

@@ -59,6 +59,20 @@ io::task<std::error_code> client_connection::write(std::string_view a, std::stri
     co_return std::error_code{};
 }
 
+std::size_t client_connection::send_now(std::string_view data, std::error_code& ec) {
+    while (watch_.writable) {
+        const auto n = ::send(fd_.native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            ec = last_system_error();
+            return 0;
+        }
+        watch_.writable = false;
+    }
+    return 0;
+}
+
 io::task<bool> client_connection::send_request(const exchange_plan& plan, exchange_outcome& o) {
     WAITLESS_ASSERT(watch_.owner() != nullptr);
     WAITLESS_ASSERT(!upload_.running);
@@ -66,8 +80,13 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
     idle_since_ = {};
     upload_ = {};
     head_in_ = false;
-    bool body_left = false;
-    if (auto ec = co_await send_head(plan, body_left)) {
+    start_phase(plan.deadline, client_errc::request_timeout);  // later than armed: no re-arm
+    const bool body_left = format_head(plan);
+    // Most heads go out in one send, without a coroutine frame for the write.
+    std::error_code ec;
+    const std::size_t sent = send_now(head_, ec);
+    if (!ec && sent < head_.size()) ec = co_await write(std::string_view(head_).substr(sent));
+    if (ec) {
         o.error = ec;
         o.mode = close_mode::reset;
         // The server may have answered (413 and close) before the whole request went out: its
@@ -93,9 +112,8 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
     co_return true;
 }
 
-io::task<std::error_code> client_connection::send_head(const exchange_plan& plan, bool& body_left) {
+bool client_connection::format_head(const exchange_plan& plan) {
     const client_request& r = *plan.request;
-    start_phase(plan.deadline, client_errc::request_timeout);  // later than armed: no re-arm
     request_framing framing = request_framing::none;
     std::uint64_t length = 0;
     if (r.source) {
@@ -111,8 +129,7 @@ io::task<std::error_code> client_connection::send_head(const exchange_plan& plan
     // A body that waits for 100 Continue never goes out with the head.
     const bool inline_ok = !r.source && r.body.size() <= inline_body && !plan.expect_continue;
     if (inline_ok) head_.append(r.body);
-    body_left = !inline_ok && (r.source || !r.body.empty());
-    co_return co_await write(head_);
+    return !inline_ok && (r.source || !r.body.empty());
 }
 
 io::task<std::error_code> client_connection::send_body(const exchange_plan& plan) {

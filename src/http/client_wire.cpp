@@ -111,14 +111,9 @@ result<parsed_url> parse_url(std::string_view url) {
         std::ranges::find_if(url, [](char c) { return c == '/' || c == '?' || c == '#'; }) -
         url.begin());
     out.authority = url.substr(0, end);
-    out.target = end == url.size() ? std::string_view("/") : url.substr(end);
-    if (const auto hash = out.target.find('#'); hash != std::string_view::npos) {
-        out.target = out.target.substr(0, hash);
-    }
-    if (out.target.empty() || out.target[0] != '/') return std::unexpected(bad_url());
-    for (char c : out.target) {
-        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::unexpected(bad_url());
-    }
+    auto target = parse_url_target(url.substr(end));
+    if (!target) return std::unexpected(target.error());
+    out.target = *target;
     std::string_view a = out.authority;
     if (a.empty() || a.find('@') != std::string_view::npos) return std::unexpected(bad_url());
     std::string_view port_text;
@@ -155,13 +150,25 @@ result<parsed_url> parse_url(std::string_view url) {
     return out;
 }
 
+result<std::string_view> parse_url_target(std::string_view rest) {
+    std::string_view target = rest.empty() ? std::string_view("/") : rest;
+    if (const auto hash = target.find('#'); hash != std::string_view::npos) {
+        target = target.substr(0, hash);
+    }
+    if (target.empty() || target[0] != '/') return std::unexpected(bad_url());
+    for (char c : target) {
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::unexpected(bad_url());
+    }
+    return target;
+}
+
 bool valid_method(std::string_view method) { return is_token(method); }
 
-result<field_summary> check_fields(std::span<const header_field> fields) {
+result<field_summary> check_fields(std::span<const header_field> fields, bool bytes_checked) {
     field_summary s;
     for (const auto& f : fields) {
         // A token for a name, no control character but HTAB in a value (RFC 9110 5.1, 5.5).
-        if (!is_token(f.name) || has_field_control(f.value)) {
+        if (!bytes_checked && (!is_token(f.name) || has_field_control(f.value))) {
             return std::unexpected(make_error_code(client_errc::invalid_request));
         }
         // By length first: most names are none of these.

@@ -23,6 +23,9 @@ struct parsed_url {
 
 // "http://host[:port][/path][?query]"; client_errc::invalid_url otherwise.
 result<parsed_url> parse_url(std::string_view url);
+// What follows the authority in such a URL ("", "/path?query", "/#frag"): the request target
+// ("/" when empty), or client_errc::invalid_url.
+result<std::string_view> parse_url_target(std::string_view rest);
 
 // What the caller's own fields say, once checked.
 struct field_summary {
@@ -30,13 +33,15 @@ struct field_summary {
     bool asks_close = false;        // Connection: close
     bool expects_continue = false;  // Expect: 100-continue
 };
-// client_errc::invalid_request for a bad name, CR/LF/NUL in a value, or a framing field
-// (Content-Length, Transfer-Encoding) the client must set itself.
 // A method is a token (RFC 9110 9.1): anything else would let a caller write a second
 // request line into the connection.
 bool valid_method(std::string_view method);
 
-result<field_summary> check_fields(std::span<const header_field> fields);
+// client_errc::invalid_request for a bad name, CR/LF/NUL in a value, or a framing field
+// (Content-Length, Transfer-Encoding) the client must set itself. bytes_checked: names and
+// values are known good (client_request::fields_checked), only the framing is refused.
+result<field_summary> check_fields(std::span<const header_field> fields,
+                                   bool bytes_checked = false);
 
 // How the request body is framed on the wire.
 enum class request_framing { none, content_length, chunked };

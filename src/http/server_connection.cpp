@@ -19,7 +19,9 @@ namespace waitless::http::detail {
 
 void append_number(std::string& out, std::uint64_t n, int base) {
     char digits[24];
-    const auto r = std::to_chars(digits, digits + sizeof digits, n, base);
+    // Base 10, the usual, by the overload made for it (no division by a variable).
+    const auto r = base == 10 ? std::to_chars(digits, digits + sizeof digits, n)
+                              : std::to_chars(digits, digits + sizeof digits, n, base);
     out.append(digits, r.ptr);
 }
 
@@ -35,10 +37,11 @@ std::unexpected<std::error_code> misuse(errc e) { return std::unexpected(make_er
 
 }  // namespace
 
-bool acceptable_field(const header_field& f) {
+bool acceptable_field(const header_field& f, bool bytes_checked) {
     // A token for a name (RFC 9110 5.1), no control character but HTAB in a value (5.5): a CR
     // or LF would end the field and let a handler's data write fields of its own.
-    if (!detail::is_token(f.name) || detail::has_field_control(f.value)) return false;
+    if (!bytes_checked && (!detail::is_token(f.name) || detail::has_field_control(f.value)))
+        return false;
     // The framing is the server's own. By length first: most names are none of these.
     switch (f.name.size()) {
         case 10:
@@ -478,14 +481,14 @@ result<void> connection::send(const prepared_response& response) {
 }
 
 result<void> connection::start(int status, std::span<const header_field> fields,
-                               std::optional<std::uint64_t> content_length) {
+                               std::optional<std::uint64_t> content_length, bool fields_checked) {
     if (response_.started) return misuse(errc::response_already_started);
     // 1xx other than 101 are interim: informational().
     if (status < 200 && status != 101) return failure(std::errc::invalid_argument);
     if (status > 999) return failure(std::errc::invalid_argument);
     if (status == 101) return start_switch(fields);
     for (const auto& field : fields) {
-        if (!acceptable_field(field)) return misuse(errc::invalid_response_field);
+        if (!acceptable_field(field, fields_checked)) return misuse(errc::invalid_response_field);
     }
     response_.started = true;
     const bool bodyless = bodyless_status(status);

@@ -26,8 +26,9 @@ namespace waitless::http::detail {
 class tunnel_control;
 
 // The server frames every response itself: whether a handler's field may go into a head (no
-// line break, not a field the server owns).
-bool acceptable_field(const header_field& f);
+// line break, not a field the server owns). bytes_checked: the name and value are known good
+// (exchange::start's fields_checked); only the name is compared.
+bool acceptable_field(const header_field& f, bool bytes_checked = false);
 void append_number(std::string& out, std::uint64_t n, int base = 10);
 
 class connection {
@@ -57,7 +58,7 @@ class connection {
     io::task<result<std::string_view>> read_body();
     result<void> send(const prepared_response& response);
     result<void> start(int status, std::span<const header_field> fields,
-                       std::optional<std::uint64_t> content_length);
+                       std::optional<std::uint64_t> content_length, bool fields_checked);
     io::task<result<void>> write(std::string_view body);
     void end();
     result<void> end(std::span<const header_field> trailers);

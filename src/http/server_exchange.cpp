@@ -15,8 +15,8 @@ io::task<result<std::string_view>> exchange::read_body() { return owner_->read_b
 result<void> exchange::send(const prepared_response& response) { return owner_->send(response); }
 
 result<void> exchange::start(int status, std::span<const header_field> fields,
-                             std::optional<std::uint64_t> content_length) {
-    return owner_->start(status, fields, content_length);
+                             std::optional<std::uint64_t> content_length, bool fields_checked) {
+    return owner_->start(status, fields, content_length, fields_checked);
 }
 
 io::task<result<void>> exchange::write(std::string_view body) { return owner_->write(body); }

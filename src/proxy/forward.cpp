@@ -181,7 +181,8 @@ namespace {
 // The names that never cross a proxy (RFC 9110 7.6.1) and the framing it redoes, by length
 // first: most names are none of them.
 bool always_hop_by_hop(std::string_view name) {
-    if (starts_with_ci(name, "proxy-")) return true;  // Proxy-Connection, Proxy-Authorization
+    // Proxy-Connection, Proxy-Authorization, ...: the first letter rules out most names.
+    if (!name.empty() && (name[0] | 0x20) == 'p' && starts_with_ci(name, "proxy-")) return true;
     switch (name.size()) {
         case 2:
             return http::iequals(name, "te");
@@ -234,6 +235,43 @@ bool asks_to_upgrade(const http::message_head& head) {
            head.has_token("connection", "upgrade");
 }
 
+namespace {
+
+// The request fields that build_request_fields() treats apart, found by length first.
+enum class request_field {
+    other,
+    host,
+    expect,
+    upgrade,
+    forwarded,
+    x_forwarded_for,
+    x_forwarded_proto
+};
+
+request_field request_field_kind(std::string_view name) {
+    const auto is = [name](std::string_view n, request_field k) {
+        return http::iequals(name, n) ? k : request_field::other;
+    };
+    switch (name.size()) {
+        case 4:
+            return is("host", request_field::host);
+        case 6:
+            return is("expect", request_field::expect);
+        case 7:
+            return is("upgrade", request_field::upgrade);
+        case 9:
+            return is("forwarded", request_field::forwarded);
+        case 15:
+            return is("x-forwarded-for", request_field::x_forwarded_for);
+        case 17:
+            return is("x-forwarded-proto", request_field::x_forwarded_proto);
+        default:
+            return request_field::other;
+    }
+}
+
+}  // namespace
+
 void build_request_fields(const http::message_head& head, std::string_view client, const options& o,
                           request_fields& out, bool upgrade) {
     out.fields.clear();
@@ -244,10 +282,11 @@ void build_request_fields(const http::message_head& head, std::string_view clien
     const bool absolute = head.form == http::target_form::absolute && !head.authority.empty();
     // The joined values first: the views taken below must not move.
     for (const auto& f : head.headers) {
-        if (o.x_forwarded_for && http::iequals(f.name, "x-forwarded-for")) {
+        const auto kind = request_field_kind(f.name);
+        if (o.x_forwarded_for && kind == request_field::x_forwarded_for) {
             if (!out.x_forwarded_for.empty()) out.x_forwarded_for += ", ";
             out.x_forwarded_for += f.value;
-        } else if (o.forwarded && http::iequals(f.name, "forwarded")) {
+        } else if (o.forwarded && kind == request_field::forwarded) {
             if (!out.forwarded.empty()) out.forwarded += ", ";
             out.forwarded += f.value;
         }
@@ -276,19 +315,32 @@ void build_request_fields(const http::message_head& head, std::string_view clien
     // A body held back for 100 Continue waits for the backend's, which the proxy relays.
     const bool expect_continue = head.expect_continue && head.framing != http::body_framing::none;
     for (const auto& f : head.headers) {
-        if (upgrade && http::iequals(f.name, "upgrade")) {
-            out.fields.push_back(f);
-            continue;
-        }
-        if (http::iequals(f.name, "expect")) {
-            if (expect_continue) out.fields.push_back({"Expect", "100-continue"});
-            continue;
+        switch (request_field_kind(f.name)) {
+            case request_field::upgrade:
+                if (upgrade) {
+                    out.fields.push_back(f);
+                    continue;
+                }
+                break;  // hop-by-hop
+            case request_field::expect:
+                if (expect_continue) out.fields.push_back({"Expect", "100-continue"});
+                continue;
+            case request_field::x_forwarded_for:
+                if (o.x_forwarded_for) continue;  // joined above
+                break;
+            case request_field::x_forwarded_proto:
+                if (o.x_forwarded_proto) continue;
+                break;
+            case request_field::forwarded:
+                if (o.forwarded) continue;  // joined above
+                break;
+            case request_field::host:
+                if (absolute) continue;  // the target's authority replaces it
+                break;
+            case request_field::other:
+                break;
         }
         if (hop_by_hop(f.name, connection)) continue;
-        if (o.x_forwarded_for && http::iequals(f.name, "x-forwarded-for")) continue;
-        if (o.x_forwarded_proto && http::iequals(f.name, "x-forwarded-proto")) continue;
-        if (o.forwarded && http::iequals(f.name, "forwarded")) continue;
-        if (absolute && http::iequals(f.name, "host")) continue;
         out.fields.push_back(f);
     }
     if (absolute) out.fields.push_back({"Host", out.host});
@@ -386,8 +438,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     auto& k = w.counters;
     k.requests.add();
     w.publish_now_and_then();
-    const auto now = clock::now();
-    w.budget.on_request(now);
+    w.budget.on_request(w.event_loop.now());
 
     if (head.form == http::target_form::authority || head.method == "CONNECT") {
         co_await reply(ex, 501, "CONNECT is not supported by this proxy\n");
@@ -421,6 +472,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     http::client_request request;
     request.method = head.method;
     request.headers = fields.fields;
+    request.fields_checked = true;  // the parser's, and values built from them
     request.upgrade = upgrade;
     // 1xx responses go to the client as they come (the server drops them for HTTP/1.0).
     std::vector<http::header_field> interim_fields;
@@ -470,7 +522,7 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
     bool lost_on_last = false;  // the last attempt's connection was lost before a response
     std::string& url = scratch.s->url;
     for (;;) {
-        const auto at = clock::now();
+        const auto at = w.event_loop.now();
         const auto picked =
             w.servers.pick(at, hash_key, std::span<const std::size_t>(tried.data(), attempts));
         if (!picked && lost_on_last) {
@@ -567,7 +619,8 @@ io::task<void> forward(worker_state& w, http::exchange& ex) {
         }
         std::vector<http::header_field>& out_fields = scratch.s->response;
         build_response_fields(response.headers(), out_fields);
-        if (!ex.start(response.status, out_fields, response_length(response))) {
+        // The backend's fields, as its response's parser checked them.
+        if (!ex.start(response.status, out_fields, response_length(response), true)) {
             k.bad_gateway.add();
             co_await reply(ex, 502, "bad gateway: the upstream response cannot be relayed\n");
             co_return;

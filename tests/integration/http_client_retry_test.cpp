@@ -308,6 +308,35 @@ TEST(HttpClientRetry, BadUrlsAndFieldsAreRejected) {
     const header_field evil{"X-A", "b\r\nInjected: yes"};
     crlf.r.headers = {&evil, 1};
     EXPECT_EQ(c.request(crlf.r).error(), client_errc::invalid_request);
+    // Fields the caller vouches for are not scanned again, but framing stays the client's.
+    owned_request framed("http://127.0.0.1:1/");
+    const header_field length{"Content-Length", "5"};
+    framed.r.headers = {&length, 1};
+    framed.r.fields_checked = true;
+    EXPECT_EQ(c.request(framed.r).error(), client_errc::invalid_request);
+}
+
+TEST(HttpClientRetry, AKnownOriginWhoseNameBeginsAnotherURLDoesNotCatchIt) {
+    raw_server server(drops_after(100));
+    client_options o;
+    o.connect.timeout = 200ms;
+    o.response_header_timeout = 500ms;  // should something silent listen at the other port
+    blocking_client c(o);
+    // "127.0.0.1:4123" before "127.0.0.1:41234": the first origin's URL begins the second's.
+    const std::string shorter = server.origin().substr(0, server.origin().size() - 1);
+    owned_request first("http://" + shorter + "/");
+    (void)c.request(first.r);  // whatever is at that port, the origin is known now
+    ASSERT_TRUE(c.pool_stats(shorter));
+    owned_request get(server.url("/x"));
+    auto r = c.request(get.r);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->body, "ok");
+    owned_request capitals("HTTP://" + server.origin() + "/y");
+    ASSERT_TRUE(c.request(capitals.r));
+    EXPECT_EQ(server.requests.load(), 2);
+    EXPECT_EQ(c.pool_stats(server.origin())->created, 1u);  // one origin for both spellings
+    owned_request query_only("http://" + server.origin() + "?q");
+    EXPECT_EQ(c.request(query_only.r).error(), client_errc::invalid_url);
 }
 
 }  // namespace

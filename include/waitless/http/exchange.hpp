@@ -57,13 +57,16 @@ class exchange {
     // the response: a field with CR, LF or NUL in it, or a Content-Length, Transfer-Encoding
     // or Connection field, is refused (errc::invalid_response_field) and nothing is sent.
     // A 1xx status other than 101 is std::errc::invalid_argument (see informational()).
+    // fields_checked: every name is a token and no value holds a control character but HTAB,
+    // as in fields from waitless's parser (a proxy relaying a response); their bytes are not
+    // scanned again, while the fields the server owns are refused all the same.
     //
     // 101 Switching Protocols: only to a request that asked (HTTP/1.1, Upgrade and
     // Connection: upgrade, no body) and with an Upgrade field among `fields` (else
     // errc::not_an_upgrade); the server adds Connection: upgrade. No HTTP follows on the
     // connection: tunnel() relays the new protocol, or the connection closes after the handler.
     result<void> start(int status, std::span<const header_field> fields,
-                       std::optional<std::uint64_t> content_length);
+                       std::optional<std::uint64_t> content_length, bool fields_checked = false);
     // An interim response (100 Continue, 103 Early Hints, ...; not 101) before the final one,
     // written at once. Dropped for an HTTP/1.0 client, which has no 1xx; a 100 is sent once
     // and only to a client that asked for it (Expect: 100-continue) and holds its body back,

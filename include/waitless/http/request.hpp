@@ -68,6 +68,10 @@ struct client_request {
     // Extra fields. Host, Content-Length and Transfer-Encoding are the client's; Connection:
     // close is honoured (the connection is not reused).
     std::span<const header_field> headers;
+    // Every name is a token and no value holds a control character but HTAB, as in fields
+    // from waitless's parser or built from them (a proxy relaying a request): the client does
+    // not scan their bytes again. The fields it frames itself are refused all the same.
+    bool fields_checked = false;
     std::string_view body;              // a whole body in memory (replayable)
     std::optional<body_source> source;  // or a streamed one (takes precedence over body)
     // GET, HEAD, PUT, DELETE, OPTIONS, TRACE are idempotent (RFC 9110 9.2.2); this marks

@@ -63,6 +63,31 @@ TEST(ClientWire, ChecksFields) {
     }
 }
 
+TEST(ClientWire, ParsesWhatFollowsAnAuthority) {
+    EXPECT_EQ(*parse_url_target(""), "/");
+    EXPECT_EQ(*parse_url_target("/a?b#c"), "/a?b");
+    for (const char* bad : {"?q", "#f", "/a b", "x", "/\x7f"}) {
+        auto t = parse_url_target(bad);
+        EXPECT_FALSE(t) << bad;
+        if (!t) {
+            EXPECT_EQ(t.error(), client_errc::invalid_url) << bad;
+        }
+    }
+}
+
+TEST(ClientWire, CheckedFieldsAreOnlyLookedAtForFraming) {
+    const header_field vouched[] = {{"Host", "h"}, {"Connection", "close"}};
+    auto s = check_fields(vouched, true);
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->has_host);
+    EXPECT_TRUE(s->asks_close);
+    for (const header_field& framing :
+         {header_field{"Content-Length", "5"}, header_field{"transfer-encoding", "chunked"}}) {
+        EXPECT_EQ(check_fields({&framing, 1}, true).error(), client_errc::invalid_request)
+            << framing.name;
+    }
+}
+
 TEST(ClientWire, FormatsRequestHeadsTheParserAccepts) {
     const header_field fields[] = {{"Accept", "*/*"}};
     std::string head;
