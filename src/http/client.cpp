@@ -19,11 +19,7 @@ io::task<result<client_response>> client::request(const client_request& r, body_
     co_return co_await core_->run(r, &sink);
 }
 
-io::task<result<client_stream>> client::stream(const client_request& r) {
-    auto s = co_await core_->stream(r);
-    if (!s) co_return std::unexpected(s.error());
-    co_return client_stream(std::move(*s));
-}
+io::task<result<client_stream>> client::stream(const client_request& r) { return core_->stream(r); }
 
 void cancel_handle::cancel() {
     cancelled_ = true;

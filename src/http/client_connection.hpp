@@ -103,6 +103,8 @@ class client_connection {
     void stop_upload();
     // Stops the sender and waits for its end; rethrows what a body source threw.
     io::task<void> join_upload();
+    // Rethrows what a body source threw, once the sender has ended (no wait).
+    void rethrow_upload();
     // Stops the sender and runs `last` at its end instead of resuming anyone (a stream that
     // ended or was dropped while a pull was under way); `last` may destroy this connection.
     void orphan_upload(std::move_only_function<void()> last);

@@ -305,7 +305,7 @@ io::task<result<client_response>> client_core::run(const client_request& r, cons
     }
 }
 
-io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client_request& r) {
+io::task<result<client_stream>> client_core::stream(const client_request& r) {
     WAITLESS_ASSERT(loop_ != nullptr);  // the loop face only: the stream outlives this call
     auto st = setup(r, nullptr, true);
     if (!st) co_return std::unexpected(failed(st.error()));
@@ -325,7 +325,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream(const client
         auto s = make_stream(std::move(*st));
         s->lease = std::move(*l);
         co_await start_stream(*s, r);
-        if (!s->outcome.error) co_return s;
+        if (!s->outcome.error) co_return client_stream(std::move(s));
         if (r.cancel != nullptr) r.cancel->watch_ = nullptr;
         const auto out = s->outcome;
         settle(s->lease, out);
@@ -345,8 +345,8 @@ io::task<void> client_core::start_stream(stream_state& s, const client_request& 
     }
 }
 
-io::task<result<std::unique_ptr<stream_state>>> client_core::stream_upgrade(const client_request& r,
-                                                                            request_setup st) {
+io::task<result<client_stream>> client_core::stream_upgrade(const client_request& r,
+                                                            request_setup st) {
     if (r.cancel != nullptr && r.cancel->cancelled_) {
         co_return std::unexpected(failed(std::make_error_code(std::errc::operation_canceled)));
     }
@@ -356,7 +356,7 @@ io::task<result<std::unique_ptr<stream_state>>> client_core::stream_upgrade(cons
     auto s = make_stream(std::move(st));
     s->own = std::move(*c);
     co_await start_stream(*s, r);
-    if (!s->outcome.error) co_return s;
+    if (!s->outcome.error) co_return client_stream(std::move(s));
     s->forget_cancel();
     s->settle();
     co_return std::unexpected(failed(s->outcome.error));
@@ -446,7 +446,7 @@ io::task<result<std::string_view>> stream_state::next() {
     }
     if ((!ok || ended) && !connection().uploading()) {
         try {
-            co_await connection().join_upload();  // rethrows what the body's source threw
+            connection().rethrow_upload();  // what the body's source threw
         } catch (...) {
             abandon();
             throw;

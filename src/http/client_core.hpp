@@ -61,7 +61,7 @@ class client_core {
 
     io::task<result<client_response>> run(const client_request& r, const body_sink* sink);
     // The loop face's streamed response: returns once the head is in.
-    io::task<result<std::unique_ptr<stream_state>>> stream(const client_request& r);
+    io::task<result<client_stream>> stream(const client_request& r);
 
     // A finished exchange: the connection back to the pool, or closed by the outcome's mode.
     void settle(connection_lease& l, const exchange_outcome& out);
@@ -92,8 +92,7 @@ class client_core {
     result<std::shared_ptr<origin>> origin_for(std::string_view url, std::string_view& target);
     std::shared_ptr<origin> make_origin(const parsed_url& url);
     // stream() for an upgrade: a new connection outside the pool, no retry.
-    io::task<result<std::unique_ptr<stream_state>>> stream_upgrade(const client_request& r,
-                                                                   request_setup st);
+    io::task<result<client_stream>> stream_upgrade(const client_request& r, request_setup st);
     // Drops origins with no connection left that nobody used for origin_idle_timeout.
     void sweep(pool::time_point now);
     // A connection fit for a request: expired or stale idle ones are closed (RST) on the way.

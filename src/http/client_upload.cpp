@@ -235,6 +235,10 @@ io::task<void> client_connection::join_upload() {
         stop_upload();
         co_await upload_end{*this};
     }
+    rethrow_upload();
+}
+
+void client_connection::rethrow_upload() {
     if (auto thrown = std::exchange(upload_.thrown, nullptr)) std::rethrow_exception(thrown);
 }
 

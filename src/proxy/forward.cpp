@@ -201,6 +201,7 @@ bool always_hop_by_hop(std::string_view name) {
 
 // Whether a Connection field names only fields that never cross anyway ("keep-alive").
 bool names_only_hop_by_hop(std::string_view list) {
+    if (http::iequals(list, "keep-alive")) return true;  // most responses' own, at once
     return !http::any_list_item(
         list, [](std::string_view item) { return !item.empty() && !always_hop_by_hop(item); });
 }
