@@ -91,6 +91,15 @@ result<std::size_t> parser::scan_section(std::string_view data, section which,
     auto& s = scan_;
     for (;;) {
         const bool start_line = which == section::head && s.lines == 0;
+        if (!start_line) {
+            auto next = take_plain_field_line(data, s.line_start, searchable, which, out);
+            if (!next) return std::unexpected(next.error());
+            if (*next > 0) {
+                s.scanned = s.line_start = *next;
+                ++s.lines;
+                continue;
+            }
+        }
         // A start line past its own limit is that error (414), whatever else is too large.
         const std::size_t bound =
             start_line ? std::min(searchable, limits_.max_start_line + 1) : searchable;
@@ -265,6 +274,29 @@ result<void> parser::note_head_field(std::string_view name, std::string_view val
             break;
     }
     return {};
+}
+
+result<std::size_t> parser::take_plain_field_line(std::string_view data, std::size_t at,
+                                                  std::size_t bound, section which,
+                                                  std::vector<header_field>& out) {
+    const char* name = data.data() + at;
+    const char* end = data.data() + bound;
+    const char* p = name;
+    while (p < end && detail::is_token_char(*p)) ++p;
+    if (p == name || p == end || *p != ':') return 0;
+    const char* value = p + 1;
+    // The first control character: the line's CR when all is well, followed by its LF.
+    const char* stop = detail::find_field_control(value, end, limits_.simd);
+    if (end - stop < 2 || stop[0] != '\r' || stop[1] != '\n') return 0;
+    if (out.size() >= limits_.max_headers) return 0;  // the error is check_field_line()'s
+    const std::string_view field_name(name, static_cast<std::size_t>(p - name));
+    const auto field_value = trim(std::string_view(value, static_cast<std::size_t>(stop - value)));
+    if (which == section::head) {
+        if (auto ok = note_head_field(field_name, field_value); !ok)
+            return std::unexpected(ok.error());
+    }
+    out.push_back({field_name, field_value});
+    return static_cast<std::size_t>(stop + 2 - data.data());
 }
 
 result<void> parser::check_field_line(const line_ref& ref, section which,

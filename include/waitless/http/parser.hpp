@@ -110,6 +110,12 @@ class parser {
     result<void> check_status_line(std::string_view line);
     result<void> check_field_line(const line_ref& line, section which,
                                   std::vector<header_field>& out);
+    // The usual field line at data[at], whole and valid before `bound`, read in one pass (the
+    // scan for its CR finds the line's end too): the offset of the next line, with the field
+    // added. 0 for anything else, which check_field_line() then judges.
+    result<std::size_t> take_plain_field_line(std::string_view data, std::size_t at,
+                                              std::size_t bound, section which,
+                                              std::vector<header_field>& out);
     // Notes a head field framing needs (Content-Length is read here: a second one is an error
     // at its own line).
     result<void> note_head_field(std::string_view name, std::string_view value);
