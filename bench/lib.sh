@@ -71,6 +71,8 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))" \
     [ -n "${2:-}" ] && [ -f "$2" ] && sed 's/^/    /' "$2" >&2
     die "nothing listens on port $1"
 }
+# Busy and idle ticks of one CPU so far (/proc/stat; iowait counts as idle).
+core_ticks() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
 # utime and stime of every thread of the process, in clock ticks.
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 ticks_to_s() { awk -v t="$1" -v h="$clock_ticks" 'BEGIN {printf "%.2f", t / h}'; }
@@ -165,9 +167,12 @@ wrk_counts() {
 }
 # From wrk's output on stdin: requests per second, as wrk measured them over its own run.
 wrk_rps() { awk '/^Requests\/sec:/ {printf "%.0f", $2; found = 1} END {if (!found) print 0}'; }
-# From the output of wrk --latency on stdin: the 99th percentile latency in microseconds.
-wrk_p99_us() {
-    awk '$1 == "99%" {
+# From the output of wrk --latency on stdin: the 99th percentile latency in microseconds
+# (wrk_p50_us: the median).
+wrk_p99_us() { wrk_percentile_us 99; }
+wrk_p50_us() { wrk_percentile_us 50; }
+wrk_percentile_us() {
+    awk -v p="$1%" '$1 == p {
             v = $2; unit = v; sub(/^[0-9.]+/, "", unit); v += 0
             if (unit == "ms") v *= 1e3; else if (unit == "s") v *= 1e6
             else if (unit == "m") v *= 6e7; else if (unit == "h") v *= 3.6e9

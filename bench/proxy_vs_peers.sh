@@ -6,14 +6,16 @@
 #
 # keep-alive  wrk -t1 -cCONNECTIONS --latency, after a 1 s warm-up, all proxies in turn in front
 #             of one backend in one namespace: requests/s, the proxy's CPU per request (utime +
-#             stime from /proc/PID/stat over the run / requests), p99 latency, and, from a
+#             stime from /proc/PID/stat over the run / requests), p99 and median latency, and, from a
 #             second run of the same length in the last round, the proxy's syscalls per request
 #             (perf stat on every syscalls:sys_enter_* tracepoint of its threads, summed, /
 #             requests; a run apart, so the counting costs the timed runs nothing). Upstream
 #             connections opened during the warm-up and the timed run are counted as below.
 # close       wrk -t1 -cCLOSE_CONNECTIONS -H "Connection: close", no warm-up, each proxy with a
 #             backend of its own in a namespace of its own, so the TIME_WAIT counts do not mix:
-#             requests/s, CPU per request, p99, and the TIME_WAIT sockets in the namespace after
+#             requests/s, CPU per request, p99, how busy the core of wrk and the backend was
+#             (client_core_busy_percent, /proc/stat: near 100, that core, not the proxy, sets
+#             the pace), and the TIME_WAIT sockets in the namespace after
 #             the run (the whole "host"), split by side: front_proxy (local port = the proxy's
 #             listening port), front_client (wrk's, remote port = it), back_proxy (the proxy's
 #             own, remote port = the backend's), back_backend (local port = the backend's);
@@ -28,7 +30,7 @@
 #             descriptors per client; the count actually held is printed.
 #
 # keep-alive and close run ROUNDS times, the proxies interleaved in each round; the figures are
-# over all rounds (p99: the median of the rounds'), and each round's are printed too.
+# over all rounds (p99 and p50: the median of the rounds'), and each round's are printed too.
 # waitless proxy is measured only if `WAITLESS proxy --help` succeeds; otherwise the script says
 # `waitless_proxy: absent` and measures the peers and the floor. Ratios compare waitless with
 # the better of nginx and HAProxy for each figure (best_peer) and with the floor.
@@ -191,6 +193,7 @@ for round in $(seq "$rounds"); do
         stop_pid "$proxy_pid"
         add "$name" ka_rps "$(wrk_rps <"$tmp/wrk.out")"
         add "$name" ka_p99 "$(wrk_p99_us <"$tmp/wrk.out")"
+        add "$name" ka_p50 "$(wrk_p50_us <"$tmp/wrk.out")"
         add "$name" ka_requests "$requests"
         add "$name" ka_ticks "$ticks"
         add "$name" ka_errors "$errors"
@@ -217,9 +220,13 @@ for round in $(seq "$rounds"); do
         start_proxy "$name"
         accepts0=$(nginx_accepts "$status_port")
         ticks0=$(ticks_of "$proxy_pid")
+        read -r busy0 idle0 < <(core_ticks "$client_cpu")
         run_wrk "$duration" "$proxy_port" -c"$close_connections" -H "Connection: close" \
             --latency >"$tmp/wrk.out"
         ticks=$(($(ticks_of "$proxy_pid") - ticks0))
+        read -r busy1 idle1 < <(core_ticks "$client_cpu")
+        add "$name" close_client_busy "$(awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) \
+            'BEGIN {printf "%.0f", b + i ? 100 * b / (b + i) : 0}')"
         add "$name" close_tw "$(time_wait_count)"
         add "$name" close_tw_front_proxy "$(time_wait_count "( sport = :$proxy_port )")"
         add "$name" close_tw_front_client "$(time_wait_count "( dport = :$proxy_port )")"
@@ -253,8 +260,9 @@ for name in "${proxies[@]}"; do
         fig[$name.${mode}_errors]=$(sum "$name" ${mode}_errors)
         for key in ${mode}_rps ${mode}_upstream; do fig[$name.$key]=$(mean "$name" "$key"); done
     done
+    fig[$name.ka_p50]=$(median "$name" ka_p50)
     for key in close_tw close_tw_front_proxy close_tw_front_client close_tw_back_proxy \
-        close_tw_back_backend close_tw_entered; do
+        close_tw_back_backend close_tw_entered close_client_busy; do
         fig[$name.$key]=$(mean "$name" "$key")
     done
 done
@@ -297,13 +305,14 @@ for name in "${proxies[@]}"; do
 done
 
 # The lines, then the table.
-lines=(ka_rps:requests_per_s ka_cpu:cpu_us_per_request ka_p99:p99_us
+lines=(ka_rps:requests_per_s ka_cpu:cpu_us_per_request ka_p99:p99_us ka_p50:p50_us
     ka_syscalls:syscalls_per_request ka_upstream:upstream_connections ka_errors:errors
     close_rps:requests_per_s close_cpu:cpu_us_per_request close_p99:p99_us close_errors:errors
     close_tw:time_wait close_tw_front_proxy:time_wait_front_proxy
     close_tw_front_client:time_wait_front_client close_tw_back_proxy:time_wait_back_proxy
     close_tw_back_backend:time_wait_back_backend close_tw_entered:time_wait_entered
-    close_upstream:upstream_connections idle_held:connections idle_rss:rss_bytes_per_connection)
+    close_upstream:upstream_connections close_client_busy:client_core_busy_percent
+    idle_held:connections idle_rss:rss_bytes_per_connection)
 for name in "${proxies[@]}"; do
     for line in "${lines[@]}"; do
         key=${line%%:*}
