@@ -29,6 +29,30 @@ bench_cleanup() {
     rm -rf "$tmp"
 }
 
+# The start of bench/proxy_instructions.sh and bench/proxy_builds.sh, which put proxies one at
+# a time in front of one nginx answering 12 bytes: proxy_bench_setup WAITLESS NAMESPACE checks
+# for root and the floor proxy (beside WAITLESS, or at FLOOR_PROXY), calls bench_init, enters a
+# new namespace and starts the backend. Sets floor, connections (CONNECTIONS, 50), proxy_cpu
+# (PROXY_CPU, 1), the CPU of the backend and wrk (BACKEND_CPU, 0), backend_port and proxy_port.
+proxy_bench_setup() {
+    floor=${FLOOR_PROXY:-$(dirname "$1")/floor_proxy}
+    connections=${CONNECTIONS:-50}
+    proxy_cpu=${PROXY_CPU:-1}
+    server_cpu=${BACKEND_CPU:-0}  # start_nginx pins the backend here
+    client_cpu=$server_cpu        # and run_wrk pins wrk here
+    [ -x "$floor" ] ||
+        die "no floor_proxy at $floor (cmake --build --preset release --target floor_proxy)"
+    [ "$(id -u)" = 0 ] || die "needs root for ip netns"
+    bench_init
+    enter_new_namespace "$2"
+    local ports
+    mapfile -t ports < <(free_ports 2)
+    backend_port=${ports[0]}
+    proxy_port=${ports[1]}
+    start_nginx "$backend_port"
+    wait_for_port "$backend_port" "$tmp/nginx/out.log"
+}
+
 # A fresh network namespace with loopback up; later commands of the helpers run inside it.
 enter_new_namespace() {
     local ns=$1

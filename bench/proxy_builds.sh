@@ -24,27 +24,12 @@ bench=proxy_builds
 . bench/lib.sh
 [ $# -ge 1 ] || die "usage: bench/proxy_builds.sh WAITLESS [WAITLESS...]"
 builds=("$@")
-floor=${FLOOR_PROXY:-$(dirname "$1")/floor_proxy}
 seconds=${SECONDS_RUN:-4}
 rounds=${ROUNDS:-3}
-connections=${CONNECTIONS:-50}
-backend_cpu=${BACKEND_CPU:-0}
-proxy_cpu=${PROXY_CPU:-1}
-server_cpu=$backend_cpu  # lib.sh's start_nginx pins the backend here
-client_cpu=$backend_cpu  # and run_wrk pins wrk here
 
 need nginx wrk taskset python3 ip
 for b in "${builds[@]}"; do [ -x "$b" ] || die "no waitless at $b"; done
-[ -x "$floor" ] || die "no floor_proxy at $floor (cmake --build --preset release --target floor_proxy)"
-[ "$(id -u)" = 0 ] || die "needs root for ip netns"
-bench_init
-
-enter_new_namespace "wlpb$$"
-mapfile -t ports < <(free_ports 2)
-backend_port=${ports[0]}
-proxy_port=${ports[1]}
-start_nginx "$backend_port"
-wait_for_port "$backend_port" "$tmp/nginx/out.log"
+proxy_bench_setup "$1" "wlpb$$"
 
 declare -A user sys requests
 # run NAME COMMAND...: one timed run of that proxy; adds to its totals, prints the run's figures.

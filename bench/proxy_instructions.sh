@@ -19,19 +19,11 @@ bench=proxy_instructions
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 waitless=${1:-build/release/bin/waitless}
-floor=${FLOOR_PROXY:-$(dirname "$waitless")/floor_proxy}
 seconds=${SECONDS_RUN:-10}
-connections=${CONNECTIONS:-50}
-backend_cpu=${BACKEND_CPU:-0}
-proxy_cpu=${PROXY_CPU:-1}
-server_cpu=$backend_cpu  # lib.sh's start_nginx pins the backend here
-client_cpu=$backend_cpu  # and run_wrk pins wrk here
 
 need valgrind callgrind_control nginx wrk taskset python3 ip
 [ -x "$waitless" ] || die "no waitless at $waitless"
-[ -x "$floor" ] || die "no floor_proxy at $floor (cmake --build --preset release --target floor_proxy)"
-[ "$(id -u)" = 0 ] || die "needs root for ip netns"
-bench_init
+proxy_bench_setup "$waitless" "wlpi$$"
 
 # measure NAME COMMAND...: prints NAME_requests and NAME_instructions_per_request; COMMAND is
 # the proxy, with PROXY_PORT and BACKEND_PORT already in it.
@@ -55,13 +47,6 @@ measure() {
     echo "${name}_instructions_per_request: $((total / n))"
     if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$out.1" "$KEEP/$name.callgrind"; fi
 }
-
-enter_new_namespace "wlpi$$"
-mapfile -t ports < <(free_ports 2)
-backend_port=${ports[0]}
-proxy_port=${ports[1]}
-start_nginx "$backend_port"
-wait_for_port "$backend_port" "$tmp/nginx/out.log"
 
 measure waitless "$waitless" proxy --listen "127.0.0.1:$proxy_port" \
     --upstream "127.0.0.1:$backend_port" --workers 1 | tee "$tmp/waitless.figures"
