@@ -33,6 +33,11 @@ class loop_origin final : public origin {
     loop_origin(std::string k, io::loop& l, loop_connector c, const pool::options& po)
         : origin(std::move(k)), own_(c), pool_(l, std::move(c), po) {}
     io::task<result<connection_lease>> acquire() override { co_return co_await pool_.acquire(); }
+    std::optional<connection_lease> take_idle() override {
+        auto l = pool_.try_acquire();
+        if (!l) return std::nullopt;
+        return std::move(*l);
+    }
     pool::stats stats() const override { return pool_.stats(); }
     io::task<result<connection_ptr>> connect() override { co_return co_await own_.create(); }
     void discard(connection_ptr& c) override { own_.destroy(c); }
@@ -49,6 +54,7 @@ class shared_origin final : public origin {
         : origin(std::move(k)), pool_(std::move(c), po) {}
     // Blocks the calling thread, whose private loop has nothing else to do meanwhile.
     io::task<result<connection_lease>> acquire() override { co_return pool_.acquire(); }
+    std::optional<connection_lease> take_idle() override { return std::nullopt; }
     pool::stats stats() const override { return pool_.stats(); }
     // Upgrades are the loop face's only.
     io::task<result<connection_ptr>> connect() override {
@@ -164,30 +170,43 @@ io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_on
                                                         bool replayable) {
     for (;;) {
         auto l = co_await o.acquire();
-        if (!l) co_return l;
-        client_connection& c = ***l;
-        if (c.uses() == 0) co_return l;
-        const auto now = pool::coarse_now();
-        if (fresh_only) {
-            // Idle since before a reused sibling failed: likely dead too, and the retry wants a
-            // new connection. Closed by RST: no TIME_WAIT.
-        } else if (c.peer_closed()) {
-            bump(counters_->stale);  // its loop saw the close come (and told the learner)
-        } else if (!idle_fits(o, c, now, replayable)) {
-            // closed below; the connector tells the learner it was still open
-        } else if (const auto live = c.liveness(now); live != net::liveness::alive) {
-            bump(counters_->stale);
-            // Closed somewhere between its last use and now: now is an upper bound.
-            if (!c.advertised() && live != net::liveness::unexpected_data) {
-                o.idle->closed(now - c.idle_since(), now);
-            }
-        } else {
-            if (!c.advertised()) o.idle->alive(now - c.idle_since());
-            co_return l;
-        }
-        c.set_close_mode(close_mode::idle);
-        l->invalidate();
+        if (!l || fit_for_request(o, *l, fresh_only, replayable)) co_return l;
     }
+}
+
+std::optional<connection_lease> client_core::take_idle(origin& o, bool fresh_only,
+                                                       bool replayable) {
+    for (;;) {
+        auto l = o.take_idle();
+        if (!l || fit_for_request(o, *l, fresh_only, replayable)) return l;
+    }
+}
+
+bool client_core::fit_for_request(origin& o, connection_lease& l, bool fresh_only,
+                                  bool replayable) {
+    client_connection& c = **l;
+    if (c.uses() == 0) return true;
+    const auto now = pool::coarse_now();
+    if (fresh_only) {
+        // Idle since before a reused sibling failed: likely dead too, and the retry wants a
+        // new connection. Closed by RST: no TIME_WAIT.
+    } else if (c.peer_closed()) {
+        bump(counters_->stale);  // its loop saw the close come (and told the learner)
+    } else if (!idle_fits(o, c, now, replayable)) {
+        // closed below; the connector tells the learner it was still open
+    } else if (const auto live = c.liveness(now); live != net::liveness::alive) {
+        bump(counters_->stale);
+        // Closed somewhere between its last use and now: now is an upper bound.
+        if (!c.advertised() && live != net::liveness::unexpected_data) {
+            o.idle->closed(now - c.idle_since(), now);
+        }
+    } else {
+        if (!c.advertised()) o.idle->alive(now - c.idle_since());
+        return true;
+    }
+    c.set_close_mode(close_mode::idle);
+    l.invalidate();
+    return false;
 }
 
 result<request_setup> client_core::setup(const client_request& r, const body_sink* sink,
@@ -315,7 +334,14 @@ io::task<result<client_stream>> client_core::stream(const client_request& r) {
     for (;;) {
         if (r.cancel != nullptr && r.cancel->cancelled_)
             co_return std::unexpected(failed(canceled()));
-        auto l = co_await acquire(*st->o, retried, is_replayable(r));
+        // Usually an idle connection fits, and no coroutine is needed to get it.
+        auto idle = take_idle(*st->o, retried, is_replayable(r));
+        result<connection_lease> l = std::unexpected(std::error_code{});
+        if (idle) {
+            l = std::move(*idle);
+        } else {
+            l = co_await acquire(*st->o, retried, is_replayable(r));
+        }
         if (!l) co_return std::unexpected(failed(l.error()));
         if (r.cancel != nullptr && r.cancel->cancelled_) {
             co_return std::unexpected(failed(canceled()));  // the lease goes back unused
@@ -324,7 +350,7 @@ io::task<result<client_stream>> client_core::stream(const client_request& r) {
         if (!reused) co_return std::unexpected(failed(reused.error()));
         auto s = make_stream(std::move(*st));
         s->lease = std::move(*l);
-        co_await start_stream(*s, r);
+        s->outcome = co_await start_stream(*s, r);
         if (!s->outcome.error) co_return client_stream(std::move(s));
         if (r.cancel != nullptr) r.cancel->watch_ = nullptr;
         const auto out = s->outcome;
@@ -335,14 +361,9 @@ io::task<result<client_stream>> client_core::stream(const client_request& r) {
     }
 }
 
-io::task<void> client_core::start_stream(stream_state& s, const client_request& r) {
+io::task<exchange_outcome> client_core::start_stream(stream_state& s, const client_request& r) {
     if (r.cancel != nullptr) r.cancel->watch_ = &s.connection().watch();
-    try {
-        s.outcome = co_await s.connection().start_stream(s.setup.plan, s.head);
-    } catch (...) {
-        s.abandon();  // a body source threw: the connection is in an unknown state
-        throw;
-    }
+    return s.connection().start_stream(s.setup.plan, s.head);
 }
 
 io::task<result<client_stream>> client_core::stream_upgrade(const client_request& r,
@@ -355,7 +376,7 @@ io::task<result<client_stream>> client_core::stream_upgrade(const client_request
     st.plan.deadline = pool::add_saturated(pool::coarse_now(), options_.request_timeout);
     auto s = make_stream(std::move(st));
     s->own = std::move(*c);
-    co_await start_stream(*s, r);
+    s->outcome = co_await start_stream(*s, r);
     if (!s->outcome.error) co_return client_stream(std::move(s));
     s->forget_cancel();
     s->settle();

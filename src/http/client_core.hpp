@@ -31,6 +31,9 @@ class origin {
     origin& operator=(const origin&) = delete;
 
     virtual io::task<result<connection_lease>> acquire() = 0;
+    // An idle connection at once, if the pool has one (no wait, no connect); the loop face's
+    // only (the blocking face waits in acquire()).
+    virtual std::optional<connection_lease> take_idle() = 0;
     virtual pool::stats stats() const = 0;
     // A connection of its own, outside the pool (an upgrade), and its end by its close mode.
     virtual io::task<result<connection_ptr>> connect() = 0;
@@ -80,9 +83,10 @@ class client_core {
 
   private:
     result<request_setup> setup(const client_request& r, const body_sink* sink, bool streamed);
-    // Sends the request and reads the response head into s (s.outcome says how it went); lets
-    // r's cancel_handle reach the connection.
-    io::task<void> start_stream(stream_state& s, const client_request& r);
+    // Sends the request and reads the response head into s.head (the outcome says how it went);
+    // lets r's cancel_handle reach the connection. Should a body source throw, the connection
+    // is in an unknown state: the caller's stream_state, dropped on the way out, abandons it.
+    io::task<exchange_outcome> start_stream(stream_state& s, const client_request& r);
     // Joins the connection to the request's loop and plans retirement and the deadline; says
     // whether the connection was used before.
     result<bool> begin(request_setup& st, connection_lease& l);
@@ -100,6 +104,11 @@ class client_core {
     // so it may take a connection idle longer than a known timeout allows (see
     // client_options::keep_alive_margin).
     io::task<result<connection_lease>> acquire(origin& o, bool fresh_only, bool replayable);
+    // The same when an idle connection fits, without a coroutine: the usual case of a busy
+    // origin. nullopt when none is idle (unfit ones met on the way are closed).
+    std::optional<connection_lease> take_idle(origin& o, bool fresh_only, bool replayable);
+    // Whether a connection from the pool may carry the request; if not it is closed (RST).
+    bool fit_for_request(origin& o, connection_lease& l, bool fresh_only, bool replayable);
     // Whether an idle connection may carry the request, by its idle time.
     bool idle_fits(const origin& o, const client_connection& c, pool::time_point now,
                    bool replayable);

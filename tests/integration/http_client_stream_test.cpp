@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -233,6 +234,35 @@ TEST(HttpClientStream, ARequestBodyComesFromACoroutineChunkedOrWithALength) {
                 << in;
         }
     }
+}
+
+TEST(HttpClientStream, ABodySourceThatThrowsResetsItsConnectionAndTheErrorReachesTheCaller) {
+    slow_server server;
+    server.go = true;
+    client c(io::thread_loop());
+    const std::string url = server.url();
+    client_request r;
+    r.method = "POST";
+    r.url = url;
+    r.source.emplace();
+    r.source->pull = []() -> io::task<result<std::string_view>> {
+        throw std::runtime_error("the source failed");
+        co_return std::string_view{};
+    };
+    std::string what;
+    try {
+        (void)io::block_on(c.stream(r));
+    } catch (const std::runtime_error& e) {
+        what = e.what();
+    }
+    EXPECT_EQ(what, "the source failed");
+    EXPECT_EQ(c.stats().closed_reset, 1u) << "a connection in an unknown state is reset";
+    client_request get;
+    get.url = url;
+    auto again = io::block_on(read_all(c, get));
+    EXPECT_FALSE(again.error) << again.error.message();
+    EXPECT_EQ(again.body, "hello");
+    EXPECT_EQ(c.pool_stats("127.0.0.1:" + std::to_string(server.port))->created, 2u);
 }
 
 }  // namespace
