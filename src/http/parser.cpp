@@ -289,13 +289,11 @@ result<std::size_t> parser::take_plain_field_line(std::string_view data, std::si
     const char* stop = detail::find_field_control(value, end, limits_.simd);
     if (end - stop < 2 || stop[0] != '\r' || stop[1] != '\n') return 0;
     if (out.size() >= limits_.max_headers) return 0;  // the error is check_field_line()'s
-    const std::string_view field_name(name, static_cast<std::size_t>(p - name));
-    const auto field_value = trim(std::string_view(value, static_cast<std::size_t>(stop - value)));
-    if (which == section::head) {
-        if (auto ok = note_head_field(field_name, field_value); !ok)
-            return std::unexpected(ok.error());
+    if (auto ok = add_field({name, static_cast<std::size_t>(p - name)},
+                            {value, static_cast<std::size_t>(stop - value)}, which, out);
+        !ok) {
+        return std::unexpected(ok.error());
     }
-    out.push_back({field_name, field_value});
     return static_cast<std::size_t>(stop + 2 - data.data());
 }
 
@@ -328,11 +326,16 @@ result<void> parser::check_field_line(const line_ref& ref, section which,
     if (stop < end) return fail(*stop == '\r' ? errc::bad_line_ending : errc::bad_header_value);
     if (!complete) return {};
     if (out.size() >= limits_.max_headers) return fail(errc::too_many_headers);
-    const auto field_value = trim(std::string_view(value, static_cast<std::size_t>(end - value)));
+    return add_field(field_name, {value, static_cast<std::size_t>(end - value)}, which, out);
+}
+
+result<void> parser::add_field(std::string_view name, std::string_view raw_value, section which,
+                               std::vector<header_field>& out) {
+    const auto value = trim(raw_value);
     if (which == section::head) {
-        if (auto ok = note_head_field(field_name, field_value); !ok) return ok;
+        if (auto ok = note_head_field(name, value); !ok) return ok;
     }
-    out.push_back({field_name, field_value});
+    out.push_back({name, value});
     return {};
 }
 

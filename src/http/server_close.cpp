@@ -202,7 +202,7 @@ net::close_outcome connection::close_with_reset(int fd) const {
 }
 
 void connection::allow_fin(int fd) const {
-    if (linger_reset_) (void)net::clear_linger(fd);
+    if (linger_reset_) (void)net::set_reset_on_close(fd, false);
 }
 
 }  // namespace waitless::http::detail

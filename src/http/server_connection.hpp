@@ -167,7 +167,8 @@ class connection {
     net::socket socket_;
     io::fd_watch watch_;
     std::optional<net::endpoint> peer_;
-    // SO_LINGER {1, 0} from the listener: close() alone resets; a FIN needs clear_linger first.
+    // SO_LINGER {1, 0} from the listener: close() alone resets; a FIN needs set_reset_on_close(fd,
+    // false) first.
     bool linger_reset_ = false;
     io::deadline_hook read_deadline_, write_deadline_;
     parser parser_;

@@ -12,6 +12,7 @@
 
 #include "net/sockaddr.hpp"
 #include "waitless/net/error.hpp"
+#include "waitless/net/options.hpp"
 
 namespace waitless::net {
 namespace {
@@ -58,11 +59,6 @@ close_outcome graceful_outcome(int fd) {
 }
 
 result<close_outcome> close_gracefully(int fd) { return finish(fd, graceful_outcome(fd)); }
-
-result<void> set_linger_zero(int fd) {
-    const linger zero{1, 0};
-    return detail::check(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &zero, sizeof zero));
-}
 
 result<close_outcome> close_abortively(int fd, on_pending_data if_pending) {
     const auto q = queued(fd);
@@ -124,7 +120,7 @@ result<queued_bytes> queued(int fd) {
 }
 
 result<close_outcome> close_with_reset(int fd) {
-    if (auto r = set_linger_zero(fd); !r) {
+    if (auto r = set_reset_on_close(fd, true); !r) {
         ::close(fd);
         return std::unexpected(r.error());
     }
@@ -160,16 +156,11 @@ result<close_outcome> close(socket& s, const close_policy& policy) {
     return r;
 }
 
-result<void> clear_linger(int fd) {
-    const linger off{0, 0};
-    return detail::check(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off));
-}
-
 result<void> arm_abortive_close(int fd) {
     const auto q = queued(fd);
     if (!q) return std::unexpected(q.error());
     if (!q->empty()) return std::unexpected(make_error_code(errc::data_would_be_lost));
-    return set_linger_zero(fd);
+    return set_reset_on_close(fd, true);
 }
 
 }  // namespace waitless::net

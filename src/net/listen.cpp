@@ -54,9 +54,8 @@ result<socket> listen(const endpoint& local, const listen_options& options) {
         if (auto r = set_nodelay(s.native_handle(), true); !r) return std::unexpected(r.error());
     }
     if (options.reset_on_close) {
-        const linger zero{1, 0};
-        if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &zero, sizeof zero) != 0) {
-            return std::unexpected(last_system_error());
+        if (auto r = set_reset_on_close(s.native_handle(), true); !r) {
+            return std::unexpected(r.error());
         }
     }
     return bind_and_listen(std::move(s), detail::to_socket_address(local), options);

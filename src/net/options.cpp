@@ -35,6 +35,10 @@ result<int> keepalive_seconds(std::chrono::seconds s) {
 }  // namespace
 
 result<void> set_nodelay(int fd, bool on) { return set_int(fd, IPPROTO_TCP, TCP_NODELAY, on); }
+result<void> set_reset_on_close(int fd, bool on) {
+    const linger l{on ? 1 : 0, 0};
+    return detail::check(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l));
+}
 result<void> set_cork(int fd, bool on) { return set_int(fd, IPPROTO_TCP, TCP_CORK, on); }
 
 result<void> set_keepalive(int fd, const keepalive_options& keepalive) {

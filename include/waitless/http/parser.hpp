@@ -116,6 +116,10 @@ class parser {
     result<std::size_t> take_plain_field_line(std::string_view data, std::size_t at,
                                               std::size_t bound, section which,
                                               std::vector<header_field>& out);
+    // A checked field line's name and value (its whitespace trimmed here) into `out`, noted
+    // for framing when it is a head's.
+    result<void> add_field(std::string_view name, std::string_view raw_value, section which,
+                           std::vector<header_field>& out);
     // Notes a head field framing needs (Content-Length is read here: a second one is an error
     // at its own line).
     result<void> note_head_field(std::string_view name, std::string_view value);

@@ -72,10 +72,6 @@ result<close_outcome> close(socket& s, const close_policy& policy);
 // close(), nothing else. fd is a TCP socket the caller owns; it is closed in every case.
 result<close_outcome> close_with_reset(int fd);
 
-// Turns SO_LINGER off again on a socket that inherited {1, 0} from its listener
-// (listen_options::reset_on_close), before a close that must send a FIN.
-result<void> clear_linger(int fd);
-
 // For descriptors something else will close: checks the queues and sets
 // SO_LINGER {1, 0}, so the owner's close() sends an RST. Fails with errc::data_would_be_lost.
 result<void> arm_abortive_close(int fd);

@@ -55,11 +55,14 @@ struct listen_options {
     bool nodelay = false;
     // SO_LINGER {1, 0} on the listener: accepted sockets inherit it too, so their close() sends
     // an RST with no setsockopt() of its own. A close that must send a FIN clears it first
-    // (clear_linger).
+    // (set_reset_on_close(fd, false)).
     bool reset_on_close = false;
 };
 
 result<void> set_nodelay(int fd, bool on);
+// SO_LINGER {1, 0} (on: close() sends an RST and drops what is unsent) or {0, 0} (off: the
+// usual FIN). Accepted sockets inherit it from their listener.
+result<void> set_reset_on_close(int fd, bool on);
 // TCP_CORK: hold partial segments until uncorked (or a shutdown pushes them with the FIN).
 result<void> set_cork(int fd, bool on);
 result<void> set_keepalive(int fd, const keepalive_options& keepalive);

@@ -67,7 +67,7 @@ TEST(NetListen, AcceptedSocketsInheritTheListenersNodelay) {
 
 TEST(NetListen, AcceptedSocketsInheritTheListenersLingerUntilCleared) {
     // The server resets loopback connections with no setsockopt per connection, counting on
-    // this; clear_linger() turns a FIN back on where one is due.
+    // this; set_reset_on_close(fd, false) turns a FIN back on where one is due.
     for (const bool reset : {false, true}) {
         auto listener = listen(endpoint::loopback_v4(), listen_options{.reset_on_close = reset});
         ASSERT_TRUE(listener);
@@ -84,7 +84,7 @@ TEST(NetListen, AcceptedSocketsInheritTheListenersLingerUntilCleared) {
         };
         EXPECT_EQ(linger_of().l_onoff != 0, reset);
         EXPECT_EQ(linger_of().l_linger, 0);
-        ASSERT_TRUE(clear_linger(accepted->native_handle()));
+        ASSERT_TRUE(set_reset_on_close(accepted->native_handle(), false));
         EXPECT_EQ(linger_of().l_onoff, 0);
     }
 }
