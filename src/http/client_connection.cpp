@@ -13,6 +13,7 @@
 #include "client_wire.hpp"
 #include "waitless/http/error.hpp"
 #include "waitless/net/error.hpp"
+#include "waitless/net/io.hpp"
 #include "waitless/net/stale.hpp"
 
 namespace waitless::http::detail {
@@ -106,7 +107,7 @@ io::task<result<net::close_outcome>> client_connection::close_on_loop() {
         std::array<char, 512> sink{};
         bool fin = false;
         for (;;) {
-            const auto n = ::recv(fd_.native_handle(), sink.data(), sink.size(), 0);
+            const auto n = net::recv_some(fd_.native_handle(), sink.data(), sink.size(), 0);
             if (n == 0) {
                 fin = true;
                 break;
@@ -205,7 +206,7 @@ io::task<std::error_code> client_connection::read_more(bool& eof) {
             if (auto ec = co_await watch_.wait(false)) co_return timed_out_or(ec);
         }
         const std::size_t room = capacity_ - end_;
-        const auto n = ::recv(fd_.native_handle(), buffer_.get() + end_, room, 0);
+        const auto n = net::recv_some(fd_.native_handle(), buffer_.get() + end_, room, 0);
         if (n > 0) {
             end_ += static_cast<std::size_t>(n);
             // Short: drained, unless the FIN's edge came already (then no edge will follow).

@@ -10,6 +10,7 @@
 
 #include "client_connection.hpp"
 #include "client_wire.hpp"
+#include "waitless/net/io.hpp"
 
 namespace waitless::http::detail {
 namespace {
@@ -42,7 +43,7 @@ io::task<std::error_code> client_connection::write(std::string_view a, std::stri
         msghdr m{};
         m.msg_iov = &iov[first];
         m.msg_iovlen = count - first;
-        const auto n = ::sendmsg(fd_.native_handle(), &m, MSG_NOSIGNAL);
+        const auto n = net::send_message(fd_.native_handle(), &m, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) co_return last_system_error();
@@ -61,7 +62,7 @@ io::task<std::error_code> client_connection::write(std::string_view a, std::stri
 
 std::size_t client_connection::send_now(std::string_view data, std::error_code& ec) {
     while (watch_.writable) {
-        const auto n = ::send(fd_.native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
+        const auto n = net::send_some(fd_.native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
         if (n >= 0) return static_cast<std::size_t>(n);
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {

@@ -14,6 +14,7 @@
 #include "http/scan.hpp"
 #include "waitless/http/error.hpp"
 #include "waitless/net/close.hpp"
+#include "waitless/net/io.hpp"
 
 namespace waitless::http::detail {
 
@@ -140,7 +141,7 @@ std::optional<connection::read_status> connection::read_now() {
         if (++sync_reads_ > 16) return std::nullopt;
         if (!buffer_ && !(buffer_ = owner_.take_buffer(capacity_))) return read_status::failed;
         const std::size_t space = capacity_ - end_;
-        const auto n = ::recv(fd, buffer_.get() + end_, space, 0);
+        const auto n = net::recv_some(fd, buffer_.get() + end_, space, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -185,7 +186,7 @@ io::task<connection::read_status> connection::read_more(timeout_kind kind) {
 bool connection::flush_now() {
     const int fd = socket_.native_handle();
     while (!out_.empty() && watch_.writable && interrupt_ != interrupt::forced) {
-        const auto n = ::send(fd, out_.data(), out_.size(), MSG_NOSIGNAL);
+        const auto n = net::send_some(fd, out_.data(), out_.size(), MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "waitless/core/error.hpp"
+#include "waitless/net/io.hpp"
 
 namespace waitless::http::detail {
 namespace {
@@ -29,7 +30,7 @@ io::task<bool> write_all(tunnel_control& c, const tunnel_side& to, std::string_v
             }
             continue;
         }
-        const auto n = ::send(to.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        const auto n = net::send_some(to.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (would_block(errno)) {
@@ -61,7 +62,7 @@ io::task<void> pump(tunnel_control& c, int from) {
             }
             continue;
         }
-        const auto n = ::recv(in.fd, buffer.get(), piece_size, 0);
+        const auto n = net::recv_some(in.fd, buffer.get(), piece_size, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (would_block(errno)) {

@@ -178,25 +178,58 @@ std::string_view origin_target(const http::message_head& head) {
 
 namespace {
 
-// The names that never cross a proxy (RFC 9110 7.6.1) and the framing it redoes, by length
-// first: most names are none of them.
-bool always_hop_by_hop(std::string_view name) {
+// The field names the proxy treats apart, found by length first: most names are none of them.
+enum class field_kind {
+    other,
+    hop_by_hop,  // never crosses a proxy (RFC 9110 7.6.1), or framing the next hop redoes
+    connection,  // hop-by-hop, and it may name more fields that are
+    upgrade,     // hop-by-hop, but kept in the upgrade the proxy makes
+    host,
+    date,
+    expect,
+    forwarded,
+    x_forwarded_for,
+    x_forwarded_proto
+};
+
+field_kind kind_of(std::string_view name) {
+    using enum field_kind;
+    const auto is = [name](std::string_view n, field_kind k) {
+        return http::iequals(name, n) ? k : other;
+    };
     // Proxy-Connection, Proxy-Authorization, ...: the first letter rules out most names.
-    if (!name.empty() && (name[0] | 0x20) == 'p' && starts_with_ci(name, "proxy-")) return true;
+    if (!name.empty() && (name[0] | 0x20) == 'p' && starts_with_ci(name, "proxy-")) {
+        return hop_by_hop;
+    }
     switch (name.size()) {
         case 2:
-            return http::iequals(name, "te");
+            return is("te", hop_by_hop);
+        case 4:
+            return http::iequals(name, "host") ? host : is("date", date);
+        case 6:
+            return is("expect", expect);
         case 7:
-            return http::iequals(name, "upgrade");
+            return is("upgrade", upgrade);
+        case 9:
+            return is("forwarded", forwarded);
         case 10:
-            return http::iequals(name, "connection") || http::iequals(name, "keep-alive");
+            return http::iequals(name, "connection") ? connection : is("keep-alive", hop_by_hop);
         case 14:
-            return http::iequals(name, "content-length");
+            return is("content-length", hop_by_hop);
+        case 15:
+            return is("x-forwarded-for", x_forwarded_for);
         case 17:
-            return http::iequals(name, "transfer-encoding");
+            return http::iequals(name, "transfer-encoding")
+                       ? hop_by_hop
+                       : is("x-forwarded-proto", x_forwarded_proto);
         default:
-            return false;
+            return other;
     }
+}
+
+bool always_hop_by_hop(std::string_view name) {
+    const auto k = kind_of(name);
+    return k == field_kind::hop_by_hop || k == field_kind::connection || k == field_kind::upgrade;
 }
 
 // Whether a Connection field names only fields that never cross anyway ("keep-alive").
@@ -204,6 +237,15 @@ bool names_only_hop_by_hop(std::string_view list) {
     if (http::iequals(list, "keep-alive")) return true;  // most responses' own, at once
     return !http::any_list_item(
         list, [](std::string_view item) { return !item.empty() && !always_hop_by_hop(item); });
+}
+
+// A message's fields from `at` on when the field there is a Connection field that names more
+// than always_hop_by_hop() drops; empty otherwise. The builders below go over the fields once
+// without looking for names a Connection field lists, and start over with them in this rare case.
+std::span<const http::header_field> naming_more(std::span<const http::header_field> all,
+                                                std::size_t at) {
+    return names_only_hop_by_hop(all[at].value) ? std::span<const http::header_field>{}
+                                                : all.subspan(at);
 }
 
 }  // namespace
@@ -238,64 +280,63 @@ bool asks_to_upgrade(const http::message_head& head) {
 
 namespace {
 
-// The request fields that build_request_fields() treats apart, found by length first.
-enum class request_field {
-    other,
-    host,
-    expect,
-    upgrade,
-    forwarded,
-    x_forwarded_for,
-    x_forwarded_proto
-};
-
-request_field request_field_kind(std::string_view name) {
-    const auto is = [name](std::string_view n, request_field k) {
-        return http::iequals(name, n) ? k : request_field::other;
-    };
-    switch (name.size()) {
-        case 4:
-            return is("host", request_field::host);
-        case 6:
-            return is("expect", request_field::expect);
-        case 7:
-            return is("upgrade", request_field::upgrade);
-        case 9:
-            return is("forwarded", request_field::forwarded);
-        case 15:
-            return is("x-forwarded-for", request_field::x_forwarded_for);
-        case 17:
-            return is("x-forwarded-proto", request_field::x_forwarded_proto);
-        default:
-            return request_field::other;
-    }
+void join(std::string& list, std::string_view value) {
+    if (!list.empty()) list += ", ";
+    list += value;
 }
 
-}  // namespace
-
-void build_request_fields(const http::message_head& head, std::string_view client, const options& o,
-                          request_fields& out, bool upgrade) {
+// One pass of build_request_fields(). With `connection` empty, it stops at a Connection field
+// that names more and returns the fields from there: the caller starts over with them.
+std::span<const http::header_field> fill_request_fields(
+    const http::message_head& head, std::string_view client, const options& o, request_fields& out,
+    bool upgrade, std::span<const http::header_field> connection) {
     out.fields.clear();
     out.fields.reserve(head.headers.size() + 4);  // one allocation, not one per doubling
     out.x_forwarded_for.clear();
     out.forwarded.clear();
     out.host.clear();
     const bool absolute = head.form == http::target_form::absolute && !head.authority.empty();
-    // The joined values first: the views taken below must not move.
-    for (const auto& f : head.headers) {
-        const auto kind = request_field_kind(f.name);
-        if (o.x_forwarded_for && kind == request_field::x_forwarded_for) {
-            if (!out.x_forwarded_for.empty()) out.x_forwarded_for += ", ";
-            out.x_forwarded_for += f.value;
-        } else if (o.forwarded && kind == request_field::forwarded) {
-            if (!out.forwarded.empty()) out.forwarded += ", ";
-            out.forwarded += f.value;
+    // A body held back for 100 Continue waits for the backend's, which the proxy relays.
+    const bool expect_continue = head.expect_continue && head.framing != http::body_framing::none;
+    const auto fields = head.headers;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const auto& f = fields[i];
+        switch (kind_of(f.name)) {
+            case field_kind::upgrade:
+                if (upgrade) out.fields.push_back(f);
+                continue;
+            case field_kind::expect:
+                if (expect_continue) out.fields.push_back({"Expect", "100-continue"});
+                continue;
+            case field_kind::connection:
+                if (connection.empty()) {
+                    if (auto more = naming_more(fields, i); !more.empty()) return more;
+                }
+                continue;
+            case field_kind::hop_by_hop:
+                continue;
+            case field_kind::x_forwarded_for:
+                if (!o.x_forwarded_for) break;
+                join(out.x_forwarded_for, f.value);  // the views taken meanwhile are head's
+                continue;
+            case field_kind::forwarded:
+                if (!o.forwarded) break;
+                join(out.forwarded, f.value);
+                continue;
+            case field_kind::x_forwarded_proto:
+                if (o.x_forwarded_proto) continue;
+                break;
+            case field_kind::host:
+                if (absolute) continue;  // the target's authority replaces it
+                break;
+            case field_kind::date:
+            case field_kind::other:
+                break;
         }
+        if (!connection.empty() && hop_by_hop(f.name, connection)) continue;
+        out.fields.push_back(f);
     }
-    if (o.x_forwarded_for && !client.empty()) {
-        if (!out.x_forwarded_for.empty()) out.x_forwarded_for += ", ";
-        out.x_forwarded_for += client;
-    }
+    if (o.x_forwarded_for && !client.empty()) join(out.x_forwarded_for, client);
     if (o.forwarded) {
         if (!out.forwarded.empty()) out.forwarded += ", ";
         if (client.empty()) {
@@ -310,46 +351,24 @@ void build_request_fields(const http::message_head& head, std::string_view clien
         }
         out.forwarded += ";proto=http";
     }
-    if (absolute) out.host = std::string(head.authority);
-
-    const auto connection = connection_fields(head.headers);
-    // A body held back for 100 Continue waits for the backend's, which the proxy relays.
-    const bool expect_continue = head.expect_continue && head.framing != http::body_framing::none;
-    for (const auto& f : head.headers) {
-        switch (request_field_kind(f.name)) {
-            case request_field::upgrade:
-                if (upgrade) {
-                    out.fields.push_back(f);
-                    continue;
-                }
-                break;  // hop-by-hop
-            case request_field::expect:
-                if (expect_continue) out.fields.push_back({"Expect", "100-continue"});
-                continue;
-            case request_field::x_forwarded_for:
-                if (o.x_forwarded_for) continue;  // joined above
-                break;
-            case request_field::x_forwarded_proto:
-                if (o.x_forwarded_proto) continue;
-                break;
-            case request_field::forwarded:
-                if (o.forwarded) continue;  // joined above
-                break;
-            case request_field::host:
-                if (absolute) continue;  // the target's authority replaces it
-                break;
-            case request_field::other:
-                break;
-        }
-        if (hop_by_hop(f.name, connection)) continue;
-        out.fields.push_back(f);
+    if (absolute) {
+        out.host = std::string(head.authority);
+        out.fields.push_back({"Host", out.host});
     }
-    if (absolute) out.fields.push_back({"Host", out.host});
     if (o.x_forwarded_for && !out.x_forwarded_for.empty())
         out.fields.push_back({"X-Forwarded-For", out.x_forwarded_for});
     if (o.x_forwarded_proto) out.fields.push_back({"X-Forwarded-Proto", "http"});
     if (o.forwarded) out.fields.push_back({"Forwarded", out.forwarded});
     if (upgrade) out.fields.push_back({"Connection", "upgrade"});
+    return {};
+}
+
+}  // namespace
+
+void build_request_fields(const http::message_head& head, std::string_view client, const options& o,
+                          request_fields& out, bool upgrade) {
+    const auto connection = fill_request_fields(head, client, o, out, upgrade, {});
+    if (!connection.empty()) fill_request_fields(head, client, o, out, upgrade, connection);
 }
 
 void build_trailer_fields(std::span<const http::header_field> trailers,
@@ -392,12 +411,31 @@ void build_trailer_fields(std::span<const http::header_field> trailers,
 
 void build_response_fields(std::span<const http::header_field> response,
                            std::vector<http::header_field>& out) {
-    out.clear();
-    out.reserve(response.size());
-    const auto connection = connection_fields(response);
-    for (const auto& f : response) {
-        if (hop_by_hop(f.name, connection) || http::iequals(f.name, "date")) continue;
-        out.push_back(f);
+    // One pass, and a second in the rare case of a Connection field that names more.
+    std::span<const http::header_field> connection;
+    for (bool again = true; again;) {
+        again = false;
+        out.clear();
+        out.reserve(response.size());
+        for (std::size_t i = 0; i < response.size() && !again; ++i) {
+            const auto& f = response[i];
+            switch (kind_of(f.name)) {
+                case field_kind::connection:
+                    if (connection.empty()) {
+                        connection = naming_more(response, i);
+                        again = !connection.empty();
+                    }
+                    continue;
+                case field_kind::hop_by_hop:
+                case field_kind::upgrade:
+                case field_kind::date:  // the server adds its own
+                    continue;
+                default:
+                    break;
+            }
+            if (!connection.empty() && hop_by_hop(f.name, connection)) continue;
+            out.push_back(f);
+        }
     }
 }
 

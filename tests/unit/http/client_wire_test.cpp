@@ -166,6 +166,52 @@ TEST(ClientWire, ResponseOwnsItsHead) {
               "connection closed before the response");
 }
 
+// Fields that do not lie in one head (built by hand, or out of order) are copied one by one.
+TEST(ClientWire, ResponseOwnsFieldsFromAnywhere) {
+    client_response out;
+    {
+        std::string a = "Empty", b = "Later", c = "x-value";
+        message_head head;
+        head.status = 204;
+        const std::vector<header_field> fields = {
+            {b, c}, {a, std::string_view(c).substr(0, 0)}, {"Lit", "eral"}};
+        head.headers = fields;
+        out.assign_head(head);
+        a.assign(a.size(), '?');
+        b.assign(b.size(), '?');
+        c.assign(c.size(), '?');
+    }
+    ASSERT_EQ(out.headers().size(), 3u);
+    EXPECT_EQ(out.headers()[0].name, "Later");
+    EXPECT_EQ(out.headers()[0].value, "x-value");
+    EXPECT_EQ(out.headers()[1].name, "Empty");
+    EXPECT_EQ(out.headers()[1].value, "");
+    EXPECT_EQ(out.find("lit"), "eral");
+    // Trailers the same way, from a parsed chunked body whose buffer is reused.
+    std::string bytes =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT1:  a \r\nT2:\r\n\r\n";
+    parser p(parser_kind::response);
+    std::string_view rest = bytes;
+    std::span<const header_field> trailers;
+    for (;;) {
+        auto step = p.parse(rest);
+        ASSERT_TRUE(step);
+        ASSERT_NE(step->what, parser::event::need_more);
+        rest.remove_prefix(step->consumed);
+        if (step->what == parser::event::end) {
+            trailers = p.trailers();
+            break;
+        }
+    }
+    out.assign_trailers(trailers);
+    bytes.assign(bytes.size(), '?');
+    ASSERT_EQ(out.trailers().size(), 2u);
+    EXPECT_EQ(out.trailers()[0].name, "T1");
+    EXPECT_EQ(out.trailers()[0].value, "a");
+    EXPECT_EQ(out.trailers()[1].name, "T2");
+    EXPECT_EQ(out.trailers()[1].value, "");
+}
+
 }  // namespace
 }  // namespace waitless::http::detail
 

@@ -189,6 +189,37 @@ TEST(ProxyForward, ConnectionFieldsCountOnlyWhenTheyNameMoreThanTheAlwaysHopByHo
     EXPECT_TRUE(connection_fields(none).empty());
 }
 
+// A Connection field that names more is found in the one pass over the fields; the fields it
+// names go, also those before it, and what the pass had joined or kept is not doubled.
+TEST(ProxyForward, FieldsNamedByALaterConnectionFieldAreRemovedToo) {
+    const http::header_field response[] = {{"X-A", "1"}, {"Connection", "keep-alive"},
+                                           {"X-B", "2"}, {"connection", "x-a, X-B"},
+                                           {"X-C", "3"}, {"Date", "Mon, 01 Jan 2024 00:00:00 GMT"}};
+    std::vector<http::header_field> out;
+    build_response_fields(response, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].name, "X-C");
+
+    parsed r(
+        "GET / HTTP/1.1\r\nHost: s\r\nX-Forwarded-For: 10.0.0.1\r\nX-Secret: 1\r\n"
+        "Forwarded: for=10.0.0.1\r\nConnection: X-Secret\r\nAccept: */*\r\n\r\n");
+    request_fields f;
+    build_request_fields(r.head(), "192.0.2.7", options{}, f);
+    EXPECT_EQ(joined(f),
+              "Host: s\nAccept: */*\nX-Forwarded-For: 10.0.0.1, 192.0.2.7\n"
+              "X-Forwarded-Proto: http\nForwarded: for=10.0.0.1, for=192.0.2.7;proto=http\n");
+
+    // The upgrade the proxy makes keeps its Upgrade, whatever else Connection names.
+    parsed ws(
+        "GET /ws HTTP/1.1\r\nHost: s\r\nX-Secret: 1\r\nUpgrade: websocket\r\n"
+        "Connection: upgrade, X-Secret\r\n\r\n");
+    options o;
+    o.x_forwarded_for = o.x_forwarded_proto = o.forwarded = false;
+    ASSERT_TRUE(asks_to_upgrade(ws.head()));
+    build_request_fields(ws.head(), "", o, f, true);
+    EXPECT_EQ(joined(f), "Host: s\nUpgrade: websocket\nConnection: upgrade\n");
+}
+
 TEST(ProxyForward, FailuresAreClassified) {
     EXPECT_EQ(classify(std::make_error_code(std::errc::connection_refused)), failure_kind::connect);
     EXPECT_EQ(classify(net::errc::connect_timeout), failure_kind::connect);

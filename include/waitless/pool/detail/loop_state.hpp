@@ -45,7 +45,12 @@ class loop_state final : public lease_owner<T>,
     loop_state(const loop_state&) = delete;
     loop_state& operator=(const loop_state&) = delete;
 
-    time_point now() const noexcept { return opt_.clock ? opt_.clock->now() : io::clock::now(); }
+    // While its loop runs on this thread, the time of the loop's turn: one clock read per turn
+    // instead of two per borrow and return.
+    time_point now() const noexcept {
+        if (opt_.clock) return opt_.clock->now();
+        return io::loop::current() == &loop_ ? loop_.now() : io::clock::now();
+    }
     time_point borrow_time() const noexcept {
         return opt_.leak_threshold > duration::zero() || opt_.validate_on_borrow ? now()
                                                                                  : time_point{};
