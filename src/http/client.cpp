@@ -47,8 +47,7 @@ const client_response& client_stream::head() const {
 }
 
 io::task<result<std::string_view>> client_stream::next() {
-    if (state_ == nullptr)
-        return []() -> io::task<result<std::string_view>> { co_return std::string_view{}; }();
+    if (state_ == nullptr) return io::task<result<std::string_view>>::ready(std::string_view{});
     return state_->next();
 }
 

@@ -286,29 +286,78 @@ io::task<bool> client_connection::read_body(const exchange_plan& plan, exchange_
                                             std::string_view& piece, bool& ended) {
     const auto what = co_await next_event(o, piece);
     if (!what) co_return false;
-    if (*what == parser::event::end) {
+    co_return body_event(plan, o, *what, ended);
+}
+
+std::optional<bool> client_connection::read_body_now(const exchange_plan& plan, exchange_outcome& o,
+                                                     std::string_view& piece, bool& ended) {
+    parser::event what{};
+    switch (poll_event(o, piece, what)) {
+        case polled::event:
+            return body_event(plan, o, what, ended);
+        case polled::failed:
+            return false;
+        case polled::need_read:
+            break;
+    }
+    return std::nullopt;
+}
+
+bool client_connection::body_event(const exchange_plan& plan, exchange_outcome& o,
+                                   parser::event what, bool& ended) {
+    if (what == parser::event::end) {
         finish_response(plan, o, eof_);
         ended = true;
-        co_return true;
+        return true;
     }
     if (parser_.body_received() > plan.max_body) {
         o.error = make_error_code(client_errc::body_too_large);
         o.mode = close_mode::reset;
-        co_return false;
+        return false;
     }
-    co_return true;
+    return true;
 }
 
 io::task<std::optional<parser::event>> client_connection::next_event(exchange_outcome& o,
                                                                      std::string_view& body) {
-    auto fail = [&](std::error_code ec) -> std::optional<parser::event> {
+    for (;;) {
+        parser::event what{};
+        switch (poll_event(o, body, what)) {
+            case polled::event:
+                co_return what;
+            case polled::failed:
+                co_return std::nullopt;
+            case polled::need_read:
+                break;
+        }
+        const auto before = end_;
+        if (auto ec = co_await read_more(eof_)) {
+            // Reset or broken pipe before any byte: as good as closed, replayable.
+            if (!o.response_started && !watch_.timed_out() && connection_lost(ec)) {
+                ec = make_error_code(client_errc::peer_closed_before_response);
+            }
+            o.error = ec;
+            o.mode = close_mode::reset;
+            co_return std::nullopt;
+        }
+        if (end_ > before) o.response_started = true;
+    }
+}
+
+client_connection::polled client_connection::poll_event(exchange_outcome& o, std::string_view& body,
+                                                        parser::event& what) {
+    auto fail = [&](std::error_code ec) {
         o.error = ec;
         o.mode = close_mode::reset;
-        return std::nullopt;
+        return polled::failed;
+    };
+    auto give = [&](parser::event e) {
+        what = e;
+        return polled::event;
     };
     for (;;) {
         auto step = parser_.parse({buffer_.get() + begin_, end_ - begin_});
-        if (!step) co_return fail(step.error());
+        if (!step) return fail(step.error());
         begin_ += step->consumed;
         switch (step->what) {
             case parser::event::head: {
@@ -317,9 +366,9 @@ io::task<std::optional<parser::event>> client_connection::next_event(exchange_ou
                     // The connection speaks another protocol after this head: nothing more of
                     // it is parsed, and only a request that asked may have it.
                     if (reading_ == nullptr || !reading_->upgrade) {
-                        co_return fail(client_errc::protocol_switch);
+                        return fail(client_errc::protocol_switch);
                     }
-                    co_return parser::event::head;
+                    return give(parser::event::head);
                 }
                 if (head.status < 200) {
                     interim_ = true;  // a 1xx response: told to the caller, then skipped
@@ -329,38 +378,27 @@ io::task<std::optional<parser::event>> client_connection::next_event(exchange_ou
                     }
                     break;
                 }
-                co_return parser::event::head;
+                return give(parser::event::head);
             }
             case parser::event::body:
                 body = step->body;
-                co_return parser::event::body;
+                return give(parser::event::body);
             case parser::event::end:
                 if (interim_) {
                     interim_ = false;
-                    co_return parser::event::need_more;  // read_head() goes on
+                    return give(parser::event::need_more);  // read_head() goes on
                 }
-                co_return parser::event::end;
+                return give(parser::event::end);
             case parser::event::need_more: {
-                if (eof_) {
-                    auto ended = parser_.finish();
-                    if (!ended) co_return fail(ended.error());
-                    if (*ended) continue;  // a close-delimited body: the next parse() ends it
-                    o.mode = close_mode::peer_first;
-                    o.error = o.response_started
-                                  ? make_error_code(errc::partial_message)
-                                  : make_error_code(client_errc::peer_closed_before_response);
-                    co_return std::nullopt;
-                }
-                const auto before = end_;
-                if (auto ec = co_await read_more(eof_)) {
-                    // Reset or broken pipe before any byte: as good as closed, replayable.
-                    if (!o.response_started && !watch_.timed_out() && connection_lost(ec)) {
-                        ec = make_error_code(client_errc::peer_closed_before_response);
-                    }
-                    co_return fail(ec);
-                }
-                if (end_ > before) o.response_started = true;
-                break;
+                if (!eof_) return polled::need_read;
+                auto ended = parser_.finish();
+                if (!ended) return fail(ended.error());
+                if (*ended) continue;  // a close-delimited body: the next parse() ends it
+                o.mode = close_mode::peer_first;
+                o.error = o.response_started
+                              ? make_error_code(errc::partial_message)
+                              : make_error_code(client_errc::peer_closed_before_response);
+                return polled::failed;
             }
         }
     }

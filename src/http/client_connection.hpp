@@ -90,6 +90,12 @@ class client_connection {
                                 std::string_view& piece, bool& ended) {
         return read_body(plan, o, piece, ended);
     }
+    // The same from what the buffer holds, without waiting: nothing when the socket must be
+    // read first (then stream_piece()).
+    std::optional<bool> stream_piece_now(const exchange_plan& plan, exchange_outcome& o,
+                                         std::string_view& piece, bool& ended) {
+        return read_body_now(plan, o, piece, ended);
+    }
     void end_exchange();
     // The trailer fields of the body that just ended; valid until the next exchange.
     std::span<const header_field> trailers() const { return parser_.trailers(); }
@@ -171,8 +177,17 @@ class client_connection {
     io::task<bool> read_head(const exchange_plan& plan, exchange_outcome& o, client_response& out);
     io::task<bool> read_body(const exchange_plan& plan, exchange_outcome& o,
                              std::string_view& piece, bool& ended);
+    std::optional<bool> read_body_now(const exchange_plan& plan, exchange_outcome& o,
+                                      std::string_view& piece, bool& ended);
+    // read_body()'s judgement of the event it got.
+    bool body_event(const exchange_plan& plan, exchange_outcome& o, parser::event what,
+                    bool& ended);
     // The parser's next head, body piece or end (need_more: a 1xx ended), reading as needed.
     io::task<std::optional<parser::event>> next_event(exchange_outcome& o, std::string_view& body);
+    // The same from the bytes in the buffer: an event, a failure (o.error and o.mode set), or
+    // need_read when the socket must be read for more.
+    enum class polled { event, failed, need_read };
+    polled poll_event(exchange_outcome& o, std::string_view& body, parser::event& what);
     // Reads more bytes into the buffer; eof is set at the peer's FIN.
     io::task<std::error_code> read_more(bool& eof);
     // The deadline of the phase under way and the error its expiry means.

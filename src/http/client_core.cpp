@@ -450,24 +450,45 @@ void stream_state::settle() {
 }
 
 io::task<result<std::string_view>> stream_state::next() {
-    if (!live()) co_return std::string_view{};  // ended
+    using done = io::task<result<std::string_view>>;
+    if (!live()) return done::ready(std::string_view{});  // ended
     if (head.status == 101) {
         abandon();  // another protocol follows: take_upgraded() is the way to it
-        co_return std::unexpected(core->failed(make_error_code(client_errc::protocol_switch)));
+        return done::ready(
+            std::unexpected(core->failed(make_error_code(client_errc::protocol_switch))));
     }
+    // A piece the buffer holds already (a small body comes with its head): no coroutine.
+    std::string_view piece;
+    bool ended = false;
+    std::optional<bool> ok;
+    try {
+        ok = connection().stream_piece_now(setup.plan, outcome, piece, ended);
+    } catch (...) {
+        abandon();
+        throw;
+    }
+    if (!ok) return next_read();
+    return done::ready(piece_done(*ok, ended, piece));
+}
+
+io::task<result<std::string_view>> stream_state::next_read() {
     std::string_view piece;
     bool ended = false;
     bool ok = false;
     try {
         ok = co_await connection().stream_piece(setup.plan, outcome, piece, ended);
-        if (!ok || ended) connection().end_exchange();
     } catch (...) {
         abandon();
         throw;
     }
-    if ((!ok || ended) && !connection().uploading()) {
+    co_return piece_done(ok, ended, piece);
+}
+
+result<std::string_view> stream_state::piece_done(bool ok, bool ended, std::string_view piece) {
+    if (!ok || ended) {
         try {
-            connection().rethrow_upload();  // what the body's source threw
+            connection().end_exchange();
+            if (!connection().uploading()) connection().rethrow_upload();  // what the source threw
         } catch (...) {
             abandon();
             throw;
@@ -476,16 +497,16 @@ io::task<result<std::string_view>> stream_state::next() {
     if (!ok) {
         forget_cancel();
         settle();
-        co_return std::unexpected(core->failed(outcome.error));
+        return std::unexpected(core->failed(outcome.error));
     }
     if (ended) {
         head.assign_trailers(connection().trailers());
         forget_cancel();
         settle();
         core->completed();
-        co_return std::string_view{};
+        return std::string_view{};
     }
-    co_return piece;
+    return piece;
 }
 
 client_stats client_core::stats() const {

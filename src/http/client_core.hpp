@@ -136,6 +136,10 @@ struct stream_state {
     // Whether the response is still being read (a connection is held).
     bool live() const { return own || lease; }
     io::task<result<std::string_view>> next();
+    // next() when the socket must be read for the piece.
+    io::task<result<std::string_view>> next_read();
+    // What a piece read (or its failure, or the body's end) makes of the stream.
+    result<std::string_view> piece_done(bool ok, bool ended, std::string_view piece);
     // Ends it early: the connection is reset, never reused.
     void abandon();
     // After a 101 to an upgrade request: the socket, handed over.

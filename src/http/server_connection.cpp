@@ -521,11 +521,13 @@ result<void> connection::start(int status, std::span<const header_field> fields,
 }
 
 io::task<result<void>> connection::write(std::string_view body) {
-    if (!response_.started || response_.ended) co_return failure(std::errc::invalid_argument);
-    if (broken_) co_return failure(std::errc::connection_aborted);
+    using done = io::task<result<void>>;
+    if (!response_.started || response_.ended)
+        return done::ready(failure(std::errc::invalid_argument));
+    if (broken_) return done::ready(failure(std::errc::connection_aborted));
     const bool framed_by_length = !response_.chunked && !response_.until_close;
     if (framed_by_length && body.size() > response_.remaining) {
-        co_return failure(std::errc::message_size);
+        return done::ready(failure(std::errc::message_size));
     }
     if (framed_by_length) response_.remaining -= body.size();
     if (!response_.head_only && !body.empty()) {
@@ -538,7 +540,16 @@ io::task<result<void>> connection::write(std::string_view body) {
             out_.append(body);
         }
     }
-    if (out_.size() >= owner_.options().write_buffer && !co_await flush()) {
+    // Below the high-water mark the piece waits in the buffer: no wait, no coroutine.
+    if (out_.size() < owner_.options().write_buffer) return done::ready();
+    return flush_written();
+}
+
+io::task<result<void>> connection::flush_written() {
+    // Named, not `if (!co_await flush())`: g++ 12 loses the awaiting coroutine when that
+    // condition is all of a coroutine's state (see docs/design.md, "A g++ 12 trap").
+    const bool flushed = co_await flush();
+    if (!flushed) {
         broken_ = true;
         co_return failure(std::errc::connection_aborted);
     }

@@ -99,6 +99,8 @@ class connection {
     bool flush_now();
     // Writes until at most `keep` bytes are left buffered, waiting for the client as needed.
     io::task<bool> flush(std::size_t keep = 0);
+    // write()'s wait when its piece filled the buffer to the high-water mark.
+    io::task<result<void>> flush_written();
     // co_await wait_ready(...): true when the socket is ready, false when a timeout, shutdown
     // or failure ended the wait. An awaiter, not a task: no frame for the most common wait.
     auto wait_ready(bool for_write, timeout_kind kind) {

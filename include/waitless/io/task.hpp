@@ -2,6 +2,10 @@
 // resumes the awaiter when it ends (symmetric transfer: no queue, no recursion); spawn() runs
 // one detached. Network failures are values in T; an exception is a bug and travels to the
 // awaiter (a detached task's ends the process).
+//
+// task<T>::ready(value) is a task that has its result already, with no coroutine behind it:
+// the fast path of an operation that usually completes at once (a write the buffer takes, a
+// body piece already read) returns one and costs no frame; its slow path is a coroutine.
 #pragma once
 
 #include <coroutine>
@@ -9,6 +13,7 @@
 #include <exception>
 #include <new>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace waitless::io {
@@ -118,6 +123,24 @@ struct promise<void> : promise_base {
 
 }  // namespace detail
 
+namespace detail {
+
+// What a ready task holds: its value, or for task<void> only that it is ready.
+template <class T>
+struct ready_value {
+    std::optional<T> value;
+    bool has() const noexcept { return value.has_value(); }
+    T take() { return std::move(*value); }
+};
+template <>
+struct ready_value<void> {
+    bool ready = false;
+    bool has() const noexcept { return ready; }
+    void take() noexcept {}
+};
+
+}  // namespace detail
+
 template <class T>
 class [[nodiscard]] task {
   public:
@@ -126,11 +149,13 @@ class [[nodiscard]] task {
 
     task() noexcept = default;
     explicit task(handle_type h) noexcept : handle_(h) {}
-    task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    task(task&& other) noexcept
+        : handle_(std::exchange(other.handle_, {})), ready_(std::move(other.ready_)) {}
     task& operator=(task&& other) noexcept {
         if (this != &other) {
             if (handle_) handle_.destroy();
             handle_ = std::exchange(other.handle_, {});
+            ready_ = std::move(other.ready_);
         }
         return *this;
     }
@@ -140,26 +165,43 @@ class [[nodiscard]] task {
         if (handle_) handle_.destroy();
     }
 
-    bool valid() const noexcept { return static_cast<bool>(handle_); }
+    template <class... U>
+    static task ready(U&&... value) {
+        task t;
+        if constexpr (std::is_void_v<T>) {
+            static_assert(sizeof...(U) == 0);
+            t.ready_.ready = true;
+        } else {
+            t.ready_.value.emplace(std::forward<U>(value)...);
+        }
+        return t;
+    }
+
+    bool valid() const noexcept { return handle_ || ready_.has(); }
 
     auto operator co_await() && noexcept {
         struct awaiter {
             handle_type h;
+            detail::ready_value<T> ready;
             bool await_ready() const noexcept { return !h || h.done(); }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting) noexcept {
                 h.promise().continuation = waiting;
                 return h;
             }
-            T await_resume() { return h.promise().take(); }
+            T await_resume() {
+                if (!h) return ready.take();
+                return h.promise().take();
+            }
         };
-        return awaiter{handle_};
+        return awaiter{handle_, std::move(ready_)};
     }
 
-    // For spawn() and when_all(): hands the frame over.
+    // Hands the frame over (null for a ready task).
     handle_type release() noexcept { return std::exchange(handle_, {}); }
 
   private:
     handle_type handle_;
+    detail::ready_value<T> ready_;
 };
 
 namespace detail {

@@ -38,6 +38,36 @@ TEST(Task, DeepNestingCompletes) {
 
 TEST(Task, AnExceptionReachesTheAwaiter) { EXPECT_THROW(block_on(throws()), std::runtime_error); }
 
+// A ready task has no coroutine behind it: awaiting it gives its value at once, also after a
+// move, from a coroutine, from spawn() and from when_all().
+TEST(Task, AReadyTaskGivesItsValueWithoutACoroutine) {
+    auto t = task<std::string>::ready("here");
+    EXPECT_TRUE(t.valid());
+    auto moved = std::move(t);
+    EXPECT_EQ(block_on(std::move(moved)), "here");
+    EXPECT_EQ(block_on([]() -> task<int> {
+                  const int a = co_await task<int>::ready(40);
+                  const int b = co_await forty_two();
+                  co_return a + b - 40;
+              }()),
+              42);
+    block_on(task<void>::ready());
+    int ran = 0;
+    spawn(task<void>::ready());
+    spawn([](int& ran) -> task<void> {
+        co_await when_all(task<void>::ready(), task<void>::ready());
+        ran = 1;
+    }(ran));
+    EXPECT_EQ(ran, 1);
+    // Reassigning over a ready task, and over a coroutine one, leaves the new one's value.
+    auto u = forty_two();
+    u = task<int>::ready(7);
+    EXPECT_EQ(block_on(std::move(u)), 7);
+    auto v = task<int>::ready(1);
+    v = forty_two();
+    EXPECT_EQ(block_on(std::move(v)), 42);
+}
+
 TEST(Task, IsLazyUntilAwaited) {
     bool ran = false;
     auto t = [](bool& ran) -> task<void> {
