@@ -260,10 +260,18 @@ io::task<bool> client_connection::read_head(const exchange_plan& plan, exchange_
     interim_ = false;
     reading_ = &plan;
     for (;;) {
+        // next_event() written out: the head is rarely in yet, and this spares its frame.
         std::string_view ignored;
-        const auto what = co_await next_event(o, ignored);
-        if (!what) co_return false;
-        if (*what != parser::event::head) continue;  // the end of a 1xx
+        parser::event what{};
+        const auto polled_now = poll_event(o, ignored, what);
+        if (polled_now == polled::failed) co_return false;
+        if (polled_now == polled::need_read) {
+            const auto before = end_;
+            const auto ec = co_await read_more(eof_);
+            if (!read_done(o, ec, before)) co_return false;
+            continue;
+        }
+        if (what != parser::event::head) continue;  // the end of a 1xx
         const auto& head = parser_.head();
         out.assign_head(head);
         head_in_ = true;
@@ -331,17 +339,23 @@ io::task<std::optional<parser::event>> client_connection::next_event(exchange_ou
                 break;
         }
         const auto before = end_;
-        if (auto ec = co_await read_more(eof_)) {
-            // Reset or broken pipe before any byte: as good as closed, replayable.
-            if (!o.response_started && !watch_.timed_out() && connection_lost(ec)) {
-                ec = make_error_code(client_errc::peer_closed_before_response);
-            }
-            o.error = ec;
-            o.mode = close_mode::reset;
-            co_return std::nullopt;
-        }
-        if (end_ > before) o.response_started = true;
+        const auto ec = co_await read_more(eof_);
+        if (!read_done(o, ec, before)) co_return std::nullopt;
     }
+}
+
+bool client_connection::read_done(exchange_outcome& o, std::error_code ec, std::size_t before) {
+    if (ec) {
+        // Reset or broken pipe before any byte: as good as closed, replayable.
+        if (!o.response_started && !watch_.timed_out() && connection_lost(ec)) {
+            ec = make_error_code(client_errc::peer_closed_before_response);
+        }
+        o.error = ec;
+        o.mode = close_mode::reset;
+        return false;
+    }
+    if (end_ > before) o.response_started = true;
+    return true;
 }
 
 client_connection::polled client_connection::poll_event(exchange_outcome& o, std::string_view& body,

@@ -172,6 +172,13 @@ class client_connection {
     // left go by write()); 0 with ec set on an error.
     std::size_t send_now(std::string_view data, std::error_code& ec);
     io::task<bool> send_request(const exchange_plan& plan, exchange_outcome& o);
+    // send_request() when one send did not take the whole head.
+    io::task<bool> send_rest(const exchange_plan& plan, exchange_outcome& o, std::size_t sent,
+                             bool body_left);
+    // What the head's sending (ec) makes of the exchange: false with o set when it failed;
+    // otherwise the body's sender starts when one is left.
+    bool head_sent(const exchange_plan& plan, exchange_outcome& o, std::error_code ec,
+                   bool body_left);
     io::task<exchange_outcome> receive(const exchange_plan& plan, client_response& out);
     // False with o.error and o.mode set when the response failed.
     io::task<bool> read_head(const exchange_plan& plan, exchange_outcome& o, client_response& out);
@@ -190,6 +197,9 @@ class client_connection {
     polled poll_event(exchange_outcome& o, std::string_view& body, parser::event& what);
     // Reads more bytes into the buffer; eof is set at the peer's FIN.
     io::task<std::error_code> read_more(bool& eof);
+    // After a read_more() that began with `before` bytes buffered: false with o set when it
+    // failed; o.response_started once a byte came.
+    bool read_done(exchange_outcome& o, std::error_code ec, std::size_t before);
     // The deadline of the phase under way and the error its expiry means.
     void start_phase(pool::time_point deadline, client_errc kind);
     std::error_code timed_out_or(std::error_code ec) const;

@@ -83,10 +83,21 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
     head_in_ = false;
     start_phase(plan.deadline, client_errc::request_timeout);  // later than armed: no re-arm
     const bool body_left = format_head(plan);
-    // Most heads go out in one send, without a coroutine frame for the write.
+    // Most heads go out in one send, without a coroutine frame.
     std::error_code ec;
     const std::size_t sent = send_now(head_, ec);
-    if (!ec && sent < head_.size()) ec = co_await write(std::string_view(head_).substr(sent));
+    if (!ec && sent < head_.size()) return send_rest(plan, o, sent, body_left);
+    return io::task<bool>::ready(head_sent(plan, o, ec, body_left));
+}
+
+io::task<bool> client_connection::send_rest(const exchange_plan& plan, exchange_outcome& o,
+                                            std::size_t sent, bool body_left) {
+    const auto ec = co_await write(std::string_view(head_).substr(sent));
+    co_return head_sent(plan, o, ec, body_left);
+}
+
+bool client_connection::head_sent(const exchange_plan& plan, exchange_outcome& o,
+                                  std::error_code ec, bool body_left) {
     if (ec) {
         o.error = ec;
         o.mode = close_mode::reset;
@@ -96,11 +107,11 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
         if (::recv(fd_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
             o.response_started = true;
         }
-        co_return false;
+        return false;
     }
     if (!body_left) {
         upload_.finished = true;
-        co_return true;
+        return true;
     }
     // The body goes out beside the reading: it runs at once, up to its first wait.
     if (plan.expect_continue) {
@@ -110,7 +121,7 @@ io::task<bool> client_connection::send_request(const exchange_plan& plan, exchan
     }
     upload_.running = true;
     run_upload(*this, plan);
-    co_return true;
+    return true;
 }
 
 bool client_connection::format_head(const exchange_plan& plan) {

@@ -1,6 +1,9 @@
 // Responses formatted ahead of time, reason phrases and the Date field.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "waitless/http/response.hpp"
 
 namespace waitless::http {
@@ -13,6 +16,36 @@ TEST(HttpResponse, PreparedResponseHasItsLengthAndBody) {
               "HTTP/1.1 200 OK\r\nServer: waitless\r\nContent-Type: text/plain\r\n"
               "Content-Length: 12\r\n");
     EXPECT_EQ(r.body(), "hello world\n");
+}
+
+// Short names and values are copied with overlapping loads: every length around those sizes,
+// after what the string held already.
+TEST(HttpResponse, FieldLinesOfEveryShortLength) {
+    std::string alphabet;
+    for (int i = 0; i < 40; ++i) alphabet.push_back(static_cast<char>('A' + i % 26));
+    for (std::size_t name = 1; name <= 34; ++name) {
+        std::vector<std::string> values;
+        std::vector<header_field> fields;
+        std::string expected = "kept\r\n";
+        for (std::size_t value = 0; value <= 34; ++value)
+            values.push_back(alphabet.substr(value % 5, value));
+        for (const auto& v : values) {
+            fields.push_back({std::string_view(alphabet).substr(0, name), v});
+            expected += alphabet.substr(0, name) + ": " + v + "\r\n";
+        }
+        std::string out = "kept\r\n";
+        append_field_lines(out, fields);
+        ASSERT_EQ(out, expected) << "names of " << name << " bytes";
+    }
+    std::string empty = "x";
+    append_field_lines(empty, {});
+    EXPECT_EQ(empty, "x");
+    // A string that grows to more than the lines need (its capacity doubles) holds them only.
+    std::string grown(17, 'h');
+    grown.shrink_to_fit();
+    const header_field note[] = {{"X-Note", "fine"}};
+    append_field_lines(grown, note);
+    EXPECT_EQ(grown, std::string(17, 'h') + "X-Note: fine\r\n");
 }
 
 TEST(HttpResponse, BodylessStatusesHaveNoLength) {
