@@ -257,7 +257,20 @@ io::task<void> connection::run() {
             }
             disarm();
             head_end_ = begin_;
-            co_await handle_exchange();
+            // The exchange runs in this frame: begin, the handler, finish.
+            begin_exchange();
+            bool threw = false;
+            try {
+                exchange ex(*this);
+                co_await owner_.request_handler()(ex);
+            } catch (...) {
+                threw = true;  // a handler's bug must not take the worker down
+            }
+            if (finish_exchange(threw)) {
+                // The next request starts where this body ends: read what the handler left.
+                const bool drained = co_await drain_body();
+                if (!drained) keep_alive_ = false;
+            }
             head_end_ = 0;
             if (begin_ == end_) begin_ = end_ = 0;
             ++requests_;
@@ -323,7 +336,7 @@ bool connection::needs_room_for_body() const {
     return begin_ > owner_.options().limits.max_head;
 }
 
-io::task<void> connection::handle_exchange() {
+void connection::begin_exchange() {
     const auto& head = parser_.head();
     response_ = {};
     switching_ = false;
@@ -332,21 +345,17 @@ io::task<void> connection::handle_exchange() {
     continue_sent_ = false;
     body_error_ = {};
     keep_alive_ = head.keep_alive;
-    bool threw = false;
     in_exchange_ = true;
     cancelled_ = false;
-    try {
-        exchange ex(*this);
-        co_await owner_.request_handler()(ex);
-    } catch (...) {
-        threw = true;  // a handler's bug must not take the worker down
-    }
+}
+
+bool connection::finish_exchange(bool threw) {
     in_exchange_ = false;
     cancel_hook_ = {};
-    if (broken_) co_return;
+    if (broken_) return false;
     if (!response_.started) {
         reject(body_error_ ? status_for(body_error_) : 500);
-        co_return;
+        return false;
     }
     if (!response_.ended) {
         // A length promised and not met, or a body that failed under the handler: ending it
@@ -356,13 +365,11 @@ io::task<void> connection::handle_exchange() {
                                   !response_.head_only && response_.remaining > 0;
         if (threw || body_error_ || length_short) {
             broken_ = true;
-            co_return;
+            return false;
         }
         end();
     }
-    if (broken_ || !keep_alive_ || head.framing == body_framing::none) co_return;
-    // The next request starts where this body ends: read what the handler left.
-    if (!co_await drain_body()) keep_alive_ = false;
+    return !broken_ && keep_alive_ && parser_.head().framing != body_framing::none;
 }
 
 io::task<bool> connection::drain_body() {

@@ -135,7 +135,10 @@ class connection {
         };
         return awaiter{*this};
     }
-    io::task<void> handle_exchange();
+    // An exchange's state before its handler runs, and its end after: false, or true when
+    // the request body's rest must be read (drain_body()) before the next request.
+    void begin_exchange();
+    bool finish_exchange(bool threw);
     io::task<bool> drain_body();
     io::task<void> close(close_reason reason);
     io::task<bool> wait_for_peer_close();

@@ -42,10 +42,9 @@ proxy::proxy(options o) : config_(std::make_shared<detail::shared_config>()) {
         detail::this_worker->publish();
         delete std::exchange(detail::this_worker, nullptr);
     };
-    server_ =
-        std::make_unique<http::server>(std::move(so), [](http::exchange& ex) -> io::task<void> {
-            co_await detail::forward(*detail::this_worker, ex);
-        });
+    server_ = std::make_unique<http::server>(std::move(so), [](http::exchange& ex) {
+        return detail::forward(*detail::this_worker, ex);  // its task: no frame of our own
+    });
 }
 
 proxy::~proxy() {
