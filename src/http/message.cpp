@@ -6,29 +6,30 @@ namespace waitless::http {
 
 namespace {
 
-// Copies s to `to` and returns its end. Field names and most values are short: copied with
-// two overlapping loads and stores, inline, where a call to memcpy would cost more than the copy.
+// n bytes (sizeof(Word) <= n <= 2 * sizeof(Word)) as two words that may overlap.
+template <class Word>
+void copy_ends(char* to, const char* from, std::size_t n) {
+    Word head, tail;
+    std::memcpy(&head, from, sizeof head);
+    std::memcpy(&tail, from + n - sizeof tail, sizeof tail);
+    std::memcpy(to, &head, sizeof head);
+    std::memcpy(to + n - sizeof tail, &tail, sizeof tail);
+}
+
+// Copies s to `to` and returns its end. Field names and most values are short: copied inline,
+// where a call to memcpy would cost more than the copy.
 char* put(char* to, std::string_view s) {
-    const char* from = s.data();
     const std::size_t n = s.size();
     if (n > 16) {
-        std::memcpy(to, from, n);
+        std::memcpy(to, s.data(), n);
     } else if (n >= 8) {
-        std::uint64_t head, tail;
-        std::memcpy(&head, from, 8);
-        std::memcpy(&tail, from + n - 8, 8);
-        std::memcpy(to, &head, 8);
-        std::memcpy(to + n - 8, &tail, 8);
+        copy_ends<std::uint64_t>(to, s.data(), n);
     } else if (n >= 4) {
-        std::uint32_t head, tail;
-        std::memcpy(&head, from, 4);
-        std::memcpy(&tail, from + n - 4, 4);
-        std::memcpy(to, &head, 4);
-        std::memcpy(to + n - 4, &tail, 4);
+        copy_ends<std::uint32_t>(to, s.data(), n);
     } else if (n > 0) {
-        to[0] = from[0];
-        to[n / 2] = from[n / 2];
-        to[n - 1] = from[n - 1];
+        to[0] = s[0];
+        to[n / 2] = s[n / 2];
+        to[n - 1] = s[n - 1];
     }
     return to + n;
 }
