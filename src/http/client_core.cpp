@@ -168,6 +168,15 @@ bool client_core::idle_fits(const origin& o, const client_connection& c, pool::t
 
 io::task<result<connection_lease>> client_core::acquire(origin& o, bool fresh_only,
                                                         bool replayable) {
+    // Usually an idle connection fits, and no coroutine is needed to get it.
+    if (auto idle = take_idle(o, fresh_only, replayable)) {
+        return io::task<result<connection_lease>>::ready(std::move(*idle));
+    }
+    return acquire_waiting(o, fresh_only, replayable);
+}
+
+io::task<result<connection_lease>> client_core::acquire_waiting(origin& o, bool fresh_only,
+                                                                bool replayable) {
     for (;;) {
         auto l = co_await o.acquire();
         if (!l || fit_for_request(o, *l, fresh_only, replayable)) co_return l;
@@ -334,14 +343,7 @@ io::task<result<client_stream>> client_core::stream(const client_request& r) {
     for (;;) {
         if (r.cancel != nullptr && r.cancel->cancelled_)
             co_return std::unexpected(failed(canceled()));
-        // Usually an idle connection fits, and no coroutine is needed to get it.
-        auto idle = take_idle(*st->o, retried, is_replayable(r));
-        result<connection_lease> l = std::unexpected(std::error_code{});
-        if (idle) {
-            l = std::move(*idle);
-        } else {
-            l = co_await acquire(*st->o, retried, is_replayable(r));
-        }
+        auto l = co_await acquire(*st->o, retried, is_replayable(r));
         if (!l) co_return std::unexpected(failed(l.error()));
         if (r.cancel != nullptr && r.cancel->cancelled_) {
             co_return std::unexpected(failed(canceled()));  // the lease goes back unused

@@ -103,9 +103,13 @@ class client_core {
     // fresh_only: a new connection (for the retry). replayable: the request may be sent again,
     // so it may take a connection idle longer than a known timeout allows (see
     // client_options::keep_alive_margin).
+    // An idle one that fits comes as a ready task (no coroutine): the usual case of a busy
+    // origin.
     io::task<result<connection_lease>> acquire(origin& o, bool fresh_only, bool replayable);
-    // The same when an idle connection fits, without a coroutine: the usual case of a busy
-    // origin. nullopt when none is idle (unfit ones met on the way are closed).
+    // acquire() when no idle connection fits: waits for the pool.
+    io::task<result<connection_lease>> acquire_waiting(origin& o, bool fresh_only, bool replayable);
+    // An idle connection that fits, nullopt when none is idle (unfit ones met on the way are
+    // closed).
     std::optional<connection_lease> take_idle(origin& o, bool fresh_only, bool replayable);
     // Whether a connection from the pool may carry the request; if not it is closed (RST).
     bool fit_for_request(origin& o, connection_lease& l, bool fresh_only, bool replayable);

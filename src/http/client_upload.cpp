@@ -104,7 +104,7 @@ bool client_connection::head_sent(const exchange_plan& plan, exchange_outcome& o
         // The server may have answered (413 and close) before the whole request went out: its
         // bytes wait unread, so it saw the request, and a replay would send it twice.
         char byte = 0;
-        if (::recv(fd_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+        if (net::recv_some(fd_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
             o.response_started = true;
         }
         return false;

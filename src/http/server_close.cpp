@@ -6,6 +6,7 @@
 
 #include "http/server_connection.hpp"
 #include "waitless/net/close.hpp"
+#include "waitless/net/io.hpp"
 #include "waitless/net/options.hpp"
 
 namespace waitless::http::detail {
@@ -72,7 +73,7 @@ io::task<bool> connection::wait_until_acknowledged() {
         // Edge-triggered: read what is there, or its arrival would not wake the wait below.
         char sink[4096];
         while (discarded < discard_limit) {
-            const auto n = ::recv(socket_.native_handle(), sink, sizeof sink, MSG_DONTWAIT);
+            const auto n = net::recv_some(socket_.native_handle(), sink, sizeof sink, MSG_DONTWAIT);
             if (n <= 0) break;
             discarded += static_cast<std::size_t>(n);
         }

@@ -5,13 +5,14 @@
 #include <cerrno>
 
 #include "waitless/net/error.hpp"
+#include "waitless/net/io.hpp"
 
 namespace waitless::net {
 
 liveness check_liveness(int fd) {
     char byte = 0;
     for (;;) {
-        const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        const auto n = recv_some(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0) return liveness::peer_closed;
         if (n > 0) return liveness::unexpected_data;
         if (errno == EINTR) continue;

@@ -250,20 +250,6 @@ std::span<const http::header_field> naming_more(std::span<const http::header_fie
 
 }  // namespace
 
-// From the first Connection field on, whose listed names are hop-by-hop too; empty when no
-// Connection field names more than always_hop_by_hop() drops (the usual "keep-alive").
-std::span<const http::header_field> connection_fields(std::span<const http::header_field> all) {
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        if (!http::iequals(all[i].name, "connection")) continue;
-        const auto rest = all.subspan(i);
-        for (const auto& f : rest) {
-            if (http::iequals(f.name, "connection") && !names_only_hop_by_hop(f.value)) return rest;
-        }
-        return {};
-    }
-    return {};
-}
-
 bool hop_by_hop(std::string_view name, std::span<const http::header_field> fields) {
     if (always_hop_by_hop(name)) return true;
     for (const auto& f : fields) {

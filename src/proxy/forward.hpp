@@ -120,10 +120,9 @@ std::string_view origin_target(const http::message_head& head);
 
 // Whether a field must not cross the proxy: hop-by-hop (Connection and the fields it names,
 // Keep-Alive, TE, Upgrade, Proxy-*) or framing (Content-Length, Transfer-Encoding, which the
-// next hop's writer sets). `fields`: the message's fields, or only those from its first
-// Connection field on (connection_fields(), found once per message).
+// next hop's writer sets). `fields`: the message's fields, or only those from a Connection
+// field that names more on.
 bool hop_by_hop(std::string_view name, std::span<const http::header_field> fields);
-std::span<const http::header_field> connection_fields(std::span<const http::header_field> all);
 
 // Whether the request asks for a tunnel the proxy makes (RFC 9110 7.8): an HTTP/1.1 GET
 // without a body, with Upgrade and Connection: upgrade. Any other request's Upgrade is dropped

@@ -1,10 +1,10 @@
-// The data path's system calls, without glibc's cancellation wrappers.
+// The socket reads and writes of the library, without glibc's cancellation wrappers.
 //
 // glibc's recv(), send() and sendmsg() are thread-cancellation points: in a process that has
 // ever had a second thread, each call enables and then disables asynchronous cancellation
 // around the system call: two atomic read-modify-writes, and in a perf profile of the proxy
 // about 4% of its user time (4 calls per proxied request). waitless never cancels a thread, so
-// the data path makes the system calls through syscall(), which is no cancellation point.
+// its sockets are read and written through syscall(), which is no cancellation point.
 // Same arguments, same results and errno as the glibc functions.
 #pragma once
 

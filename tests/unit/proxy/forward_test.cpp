@@ -170,23 +170,30 @@ TEST(ProxyForward, ResponseFieldsLoseHopByHopAndDate) {
 }
 
 TEST(ProxyForward, ConnectionFieldsCountOnlyWhenTheyNameMoreThanTheAlwaysHopByHopOnes) {
-    // The usual "keep-alive" names nothing that is not dropped anyway: no list to look in.
+    const auto relayed = [](std::span<const http::header_field> in) {
+        std::vector<http::header_field> out;
+        build_response_fields(in, out);
+        std::string names;
+        for (const auto& f : out) names += std::string(f.name) + ";";
+        return names;
+    };
+    // The usual "keep-alive" names nothing that is not dropped anyway.
     const http::header_field usual[] = {
         {"Server", "up"}, {"Connection", "keep-alive , Upgrade,TE"}, {"X-A", "1"}};
-    EXPECT_TRUE(connection_fields(usual).empty());
-    EXPECT_FALSE(hop_by_hop("X-A", connection_fields(usual)));
-    EXPECT_TRUE(hop_by_hop("Keep-Alive", connection_fields(usual)));
-    // A second Connection field that names a field of its own: all of them from the first.
+    EXPECT_EQ(relayed(usual), "Server;X-A;");
+    EXPECT_TRUE(hop_by_hop("Keep-Alive", {}));
+    // A second Connection field that names a field of its own.
     const http::header_field more[] = {
         {"Connection", "keep-alive"}, {"X-A", "1"}, {"connection", "x-a"}, {"X-B", "2"}};
-    ASSERT_EQ(connection_fields(more).size(), 4u);
-    EXPECT_TRUE(hop_by_hop("X-A", connection_fields(more)));
-    EXPECT_FALSE(hop_by_hop("X-B", connection_fields(more)));
+    EXPECT_EQ(relayed(more), "X-B;");
+    EXPECT_TRUE(hop_by_hop("X-A", more));
+    EXPECT_FALSE(hop_by_hop("X-B", more));
     // "close" is taken as a name too (a field called Close would not cross).
     const http::header_field close[] = {{"Connection", "close"}, {"Close", "1"}};
-    EXPECT_TRUE(hop_by_hop("Close", connection_fields(close)));
+    EXPECT_EQ(relayed(close), "");
+    EXPECT_TRUE(hop_by_hop("Close", close));
     const http::header_field none[] = {{"Server", "up"}};
-    EXPECT_TRUE(connection_fields(none).empty());
+    EXPECT_EQ(relayed(none), "Server;");
 }
 
 // A Connection field that names more is found in the one pass over the fields; the fields it
