@@ -138,12 +138,15 @@ TEST(ProxyKeepAliveRace, BackendThatDoesNotAdvertiseItsTimeout40ClientsFor20Seco
     race("1s", out);
     if (HasFatalFailure() || IsSkipped()) return;
     expect_no_failure_and_no_replay(out);
-    // What the proxy learned: nginx's 1 s, seen from the proxy's side.
+    // What the proxy learned: nginx's 1 s, seen from the proxy's side. nginx arms its
+    // keep-alive timer from the time it read when its loop last woke, so on a busy machine it
+    // closes somewhat less than 1 s after the response left it (984 ms seen in one CI run): the
+    // lower bound leaves it 100 ms.
     std::smatch m;
     ASSERT_TRUE(std::regex_search(out.proxy_said, m,
                                   std::regex("idle timeout learned ([0-9]+)ms, advertised none")))
         << out.proxy_said;
-    EXPECT_GE(std::stol(m[1]), 990);
+    EXPECT_GE(std::stol(m[1]), 900);
     EXPECT_LE(std::stol(m[1]), 1100);
 }
 
