@@ -132,23 +132,29 @@ io::task<void> connection::close(close_reason reason) {
     if (reason == close_reason::after_response) {
         // Our FIN must leave with the last bytes of the response: a client that reads them
         // and closes at once would otherwise send its FIN first and hold the TIME_WAIT on one
-        // of its ephemeral ports. Corked, the tail waits for the shutdown and takes the FIN.
-        const int fd = socket_.native_handle();
+        // of its ephemeral ports. Sent with MSG_MORE, the tail waits for the shutdown and takes
+        // the FIN.
         const bool fin_with_data = how_to_end == ending::fin_first;
-        if (fin_with_data) (void)net::set_cork(fd, true);
-        if (!co_await flush()) {
+        send_more_ = fin_with_data;
+        const bool flushed = co_await flush();
+        send_more_ = false;
+        if (!flushed) {
             reason = close_reason::peer_gone;
         } else if (fin_with_data) {
-            fin_sent = ::shutdown(fd, SHUT_WR) == 0;
+            fin_sent = ::shutdown(socket_.native_handle(), SHUT_WR) == 0;
         }
-        if (fin_with_data) (void)net::set_cork(fd, false);
     }
+    bool closes_now = false;
     if (reason == close_reason::after_response) {
         switch (how_to_end) {
             case ending::fin_first:
-                // Then read until the client's FIN, so that unread bytes cannot turn the close
-                // into an RST that eats the response.
-                peer_closed = co_await wait_for_peer_close();
+                // A client that asked for the close and sent its request whole sends nothing
+                // more: with nothing of it unread, close() sends no RST, and the kernel ends the
+                // connection (nginx does the same). Otherwise read until the client's FIN, so
+                // that unread bytes cannot turn the close into an RST that eats the response.
+                closes_now = fin_sent && client_done_ && begin_ == end_ &&
+                             net::unread(socket_.native_handle()).value_or(1) == 0;
+                if (!closes_now) peer_closed = co_await wait_for_peer_close();
                 break;
             case ending::peer_fin:
                 peer_closed = co_await wait_for_peer_close();
@@ -159,6 +165,16 @@ io::task<void> connection::close(close_reason reason) {
         }
     }
     const int fd = socket_.release();
+    if (closes_now) {
+        allow_fin(fd);
+        const auto outcome = net::close_after_shutdown(fd);
+        if (outcome) {
+            record_close(*outcome);
+        } else {
+            owner_.counters().reset.add();
+        }
+        co_return;
+    }
     if (acknowledged) {
         // All the client has is acknowledged: an RST, with no more questions to the kernel.
         record_close(close_with_reset(fd));

@@ -186,7 +186,8 @@ io::task<connection::read_status> connection::read_more(timeout_kind kind) {
 bool connection::flush_now() {
     const int fd = socket_.native_handle();
     while (!out_.empty() && watch_.writable && interrupt_ != interrupt::forced) {
-        const auto n = net::send_some(fd, out_.data(), out_.size(), MSG_NOSIGNAL);
+        const auto n =
+            net::send_some(fd, out_.data(), out_.size(), MSG_NOSIGNAL | (send_more_ ? MSG_MORE : 0));
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -278,6 +279,9 @@ io::task<void> connection::run() {
             if (broken_) break;
             if (!keep_alive_) {
                 reason = close_reason::after_response;
+                const auto& head = parser_.head();
+                client_done_ =
+                    !head.keep_alive && (head.framing == body_framing::none || body_done_);
                 break;
             }
             // Pipelined responses collect in out_; past the high-water mark the client must

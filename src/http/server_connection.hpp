@@ -186,6 +186,9 @@ class connection {
     std::string out_;           // response bytes not yet written
     std::size_t requests_ = 0;
     bool keep_alive_ = true;
+    // The last request asked for the close and was read whole: the client sends nothing more.
+    bool client_done_ = false;
+    bool send_more_ = false;  // the bytes flushed now are not the last: MSG_MORE holds a tail
     bool idle_wait_ = false;  // suspended waiting for the first byte of a request
     bool body_done_ = false;
     bool continue_sent_ = false;

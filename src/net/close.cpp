@@ -111,12 +111,33 @@ result<std::size_t> unacknowledged(int fd) {
     return static_cast<std::size_t>(unsent);
 }
 
+result<std::size_t> unread(int fd) {
+    int bytes = 0;
+    if (::ioctl(fd, SIOCINQ, &bytes) != 0) return std::unexpected(last_system_error());
+    return static_cast<std::size_t>(bytes);
+}
+
 result<queued_bytes> queued(int fd) {
     const auto unsent = unacknowledged(fd);
     if (!unsent) return std::unexpected(unsent.error());
-    int unread = 0;
-    if (::ioctl(fd, SIOCINQ, &unread) != 0) return std::unexpected(last_system_error());
-    return queued_bytes{*unsent, static_cast<std::size_t>(unread)};
+    const auto received = unread(fd);
+    if (!received) return std::unexpected(received.error());
+    return queued_bytes{*unsent, *received};
+}
+
+result<close_outcome> close_after_shutdown(int fd) {
+    switch (tcp_state(fd)) {
+        case TCP_CLOSE_WAIT:  // the peer's FIN came before our shutdown
+        case TCP_LAST_ACK:
+            return finish(fd, close_outcome::time_wait_peer);
+        case TCP_FIN_WAIT1:  // ours went first
+        case TCP_FIN_WAIT2:
+        case TCP_CLOSING:
+        case TCP_TIME_WAIT:
+            return finish(fd, close_outcome::time_wait_here);
+        default:
+            return finish(fd, close_outcome::reset);  // the peer reset it meanwhile
+    }
 }
 
 result<close_outcome> close_with_reset(int fd) {

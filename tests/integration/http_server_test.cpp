@@ -338,5 +338,35 @@ TEST(HttpServer, GracefulPolicyLeavesTimeWaitOnTheServer) {
     EXPECT_EQ(snapshot.time_wait_client, 0u);
 }
 
+// A client that sends more after its Connection: close request: the server does not close at
+// once (bytes that come after close() would draw an RST) but reads to the client's FIN, so the
+// close stays a FIN and the TIME_WAIT is still the server's.
+TEST(HttpServer, GracefulPolicyReadsWhatFollowsALastRequestBeforeItCloses) {
+    WAITLESS_NETNS_OR_SKIP(ns);
+    std::string why;
+    auto server =
+        serve_process::start("--workers 1 --close-policy graceful", ns->exec_prefix(), &why);
+    ASSERT_TRUE(server) << why;
+    census::snapshot snapshot;
+    ns->run([&] {
+        {
+            raw_client client(server->port());
+            ASSERT_TRUE(client.send(get("/", "Connection: close\r\n") + "GET /more HTTP/1.1\r\n"));
+            ASSERT_EQ(client.read_responses(1).size(), 1u);
+            ASSERT_EQ(client.next_event(2s), 0);  // the server's FIN
+            (void)client.send("Host: x\r\n\r\n");  // to a closed socket, it would draw an RST
+        }  // closed: the client's FIN ends the server's wait
+        for (int i = 0; i < 60; ++i) {
+            auto taken = census::take_snapshot();
+            ASSERT_TRUE(taken);
+            snapshot = *taken;
+            if (snapshot.time_wait >= 1) break;
+            std::this_thread::sleep_for(50ms);
+        }
+    });
+    EXPECT_EQ(snapshot.time_wait_server, 1u);
+    EXPECT_EQ(snapshot.time_wait_client, 0u);
+}
+
 }  // namespace
 }  // namespace waitless::test

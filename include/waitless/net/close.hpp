@@ -20,6 +20,8 @@ struct queued_bytes {
 result<queued_bytes> queued(int fd);
 // SIOCOUTQ alone: the bytes the peer has not acknowledged yet.
 result<std::size_t> unacknowledged(int fd);
+// SIOCINQ alone: the bytes received and not read yet (a FIN is not counted).
+result<std::size_t> unread(int fd);
 
 // Whether the peer's FIN has arrived (POLLRDHUP), without reading anything.
 bool peer_has_closed(int fd);
@@ -72,6 +74,10 @@ result<close_outcome> close(socket& s, const close_policy& policy);
 // close(), nothing else. fd is a TCP socket the caller owns; it is closed in every case.
 result<close_outcome> close_with_reset(int fd);
 
+// close() of a TCP socket after its shutdown(SHUT_WR), for a caller that found nothing unread
+// (so the close sends no RST): the outcome from the state just before, one getsockopt. fd is
+// closed in every case.
+result<close_outcome> close_after_shutdown(int fd);
 // For descriptors something else will close: checks the queues and sets
 // SO_LINGER {1, 0}, so the owner's close() sends an RST. Fails with errc::data_would_be_lost.
 result<void> arm_abortive_close(int fd);
