@@ -39,7 +39,6 @@ result<void> set_reset_on_close(int fd, bool on) {
     const linger l{on ? 1 : 0, 0};
     return detail::check(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l));
 }
-result<void> set_cork(int fd, bool on) { return set_int(fd, IPPROTO_TCP, TCP_CORK, on); }
 
 result<void> set_keepalive(int fd, const keepalive_options& keepalive) {
     const auto idle = keepalive_seconds(keepalive.idle);

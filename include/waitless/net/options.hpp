@@ -63,8 +63,6 @@ result<void> set_nodelay(int fd, bool on);
 // SO_LINGER {1, 0} (on: close() sends an RST and drops what is unsent) or {0, 0} (off: the
 // usual FIN). Accepted sockets inherit it from their listener.
 result<void> set_reset_on_close(int fd, bool on);
-// TCP_CORK: hold partial segments until uncorked (or a shutdown pushes them with the FIN).
-result<void> set_cork(int fd, bool on);
 result<void> set_keepalive(int fd, const keepalive_options& keepalive);
 result<void> disable_keepalive(int fd);
 result<void> set_user_timeout(int fd, std::chrono::milliseconds timeout);
