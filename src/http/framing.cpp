@@ -94,10 +94,13 @@ result<void> parser::decide_framing() {
             return fail(errc::transfer_encoding_in_http10);
         }
     }
-    const bool connection = scan_.connection;
-    head_.keep_alive = head_.version_minor == 1
-                           ? !(connection && head_.has_token("connection", "close"))
-                           : connection && head_.has_token("connection", "keep-alive");
+    // One Connection field, the usual case, is read where its line noted it.
+    const auto connection_has = [this](std::string_view token) {
+        if (scan_.connections == 1) return list_has_token(scan_.connection, token);
+        return scan_.connections > 1 && head_.has_token("connection", token);
+    };
+    head_.keep_alive =
+        head_.version_minor == 1 ? !connection_has("close") : connection_has("keep-alive");
     // RFC 9110 10.1.1: a server ignores 100-continue in an HTTP/1.0 request.
     if (request && head_.version_minor == 1 && scan_.expect) {
         head_.expect_continue = head_.has_token("expect", "100-continue");

@@ -254,7 +254,10 @@ result<void> parser::note_head_field(std::string_view name, std::string_view val
             if (iequals(name, "expect")) scan_.expect = true;
             break;
         case 10:
-            if (iequals(name, "connection")) scan_.connection = true;
+            if (iequals(name, "connection")) {
+                ++scan_.connections;
+                scan_.connection = value;
+            }
             break;
         case 14:
             if (iequals(name, "content-length")) {

@@ -86,7 +86,8 @@ class parser {
         std::size_t hosts = 0;
         std::string_view host;  // the last Host value
         bool transfer_encoding = false;
-        bool connection = false;
+        std::size_t connections = 0;
+        std::string_view connection;  // the last Connection value
         bool expect = false;
     };
     enum class section { head, trailers };

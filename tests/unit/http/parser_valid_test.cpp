@@ -53,6 +53,26 @@ TEST_P(ParserValid, ContentLengthBodyAndPipelining) {
     EXPECT_FALSE(out.messages[2].keep_alive);
 }
 
+// One Connection field or several, each list read whole: "close" ends HTTP/1.1 keep-alive,
+// "keep-alive" makes HTTP/1.0's, wherever it is named.
+TEST_P(ParserValid, EveryConnectionFieldDecidesKeepAlive) {
+    const auto out = feed_every_split(
+        "GET /1 HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"
+        "GET /2 HTTP/1.1\r\nHost: h\r\nConnection: Keep-Alive, Close\r\n\r\n"
+        "GET /3 HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nConnection:  CLOSE \r\n\r\n"
+        "GET /4 HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n"
+        "GET /5 HTTP/1.0\r\nConnection: x, keep-alive\r\n\r\n"
+        "GET /6 HTTP/1.0\r\nConnection: x\r\nConnection: Keep-Alive\r\n\r\n"
+        "GET /7 HTTP/1.0\r\nConnection: close\r\n\r\n",
+        request());
+    ASSERT_FALSE(out.error) << out.error.message();
+    ASSERT_EQ(out.messages.size(), 7u);
+    const bool expected[] = {false, false, false, true, true, true, false};
+    for (std::size_t i = 0; i < 7; ++i) {
+        EXPECT_EQ(out.messages[i].keep_alive, expected[i]) << out.messages[i].target;
+    }
+}
+
 TEST_P(ParserValid, ChunkedWithExtensionsAndTrailers) {
     const auto out = feed_every_split(
         "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
