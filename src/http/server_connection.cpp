@@ -186,8 +186,8 @@ io::task<connection::read_status> connection::read_more(timeout_kind kind) {
 bool connection::flush_now() {
     const int fd = socket_.native_handle();
     while (!out_.empty() && watch_.writable && interrupt_ != interrupt::forced) {
-        const auto n =
-            net::send_some(fd, out_.data(), out_.size(), MSG_NOSIGNAL | (send_more_ ? MSG_MORE : 0));
+        const auto n = net::send_some(fd, out_.data(), out_.size(),
+                                      MSG_NOSIGNAL | (send_more_ ? MSG_MORE : 0));
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {

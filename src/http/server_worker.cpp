@@ -49,7 +49,7 @@ worker::worker(const server_options& options, const handler& h, std::size_t conn
         listeners_.push_back(std::move(entry));
     }
     for (auto& l : listeners_) {
-        if (auto added = loop_.add(l->socket.native_handle(), l->watch); !added) {
+        if (auto added = loop_.add_listener(l->socket.native_handle(), l->watch); !added) {
             throw std::system_error(added.error(), "cannot watch a listener");
         }
     }
@@ -177,30 +177,37 @@ io::task<void> worker::accept_loop(listener& l) {
     const int fd = l.socket.native_handle();
     for (;;) {
         // At the limit, leave new connections in the kernel's backlog until one closes.
-        while (connections_.size() >= connection_limit_ && !stopping_) {
-            struct slot_wait {
-                std::vector<std::coroutine_handle<>>& waiters;
-                bool await_ready() const noexcept { return false; }
-                void await_suspend(std::coroutine_handle<> h) { waiters.push_back(h); }
-                void await_resume() const noexcept {}
-            };
-            co_await slot_wait{slot_waiters_};
+        if (connections_.size() >= connection_limit_ && !stopping_) {
+            loop_.reports(fd, l.watch, false);
+            while (connections_.size() >= connection_limit_ && !stopping_) {
+                struct slot_wait {
+                    std::vector<std::coroutine_handle<>>& waiters;
+                    bool await_ready() const noexcept { return false; }
+                    void await_suspend(std::coroutine_handle<> h) { waiters.push_back(h); }
+                    void await_resume() const noexcept {}
+                };
+                co_await slot_wait{slot_waiters_};
+            }
+            loop_.reports(fd, l.watch, true);
         }
         if (stopping_) break;
         sockaddr_storage peer{};
         socklen_t length = sizeof peer;
         const int accepted = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length,
                                        SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (accepted >= 0) {
-            admit(accepted, peer, l);
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (accepted >= 0) admit(accepted, peer, l);
+        if (accepted >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+            errno == ECONNABORTED) {
+            // One connection per report, as nginx takes them: the listener is level-triggered,
+            // so the next turn reports it again while more wait, and no accept4 is spent on an
+            // empty backlog.
             l.watch.readable = false;
             if (co_await l.watch.readable_wait()) break;  // cancelled: the worker stops
-        } else if (errno != EINTR && errno != ECONNABORTED) {
+        } else {
             // Out of descriptors or memory: let the connections in hand finish some first.
+            loop_.reports(fd, l.watch, false);
             co_await loop_.sleep_for(std::chrono::milliseconds(50));
+            loop_.reports(fd, l.watch, true);
         }
     }
     // Closed now: SO_REUSEPORT sends no more connections here, and the kernel resets those

@@ -78,6 +78,24 @@ result<void> loop::add(int fd, fd_watch& w) {
     return {};
 }
 
+result<void> loop::add_listener(int fd, fd_watch& w) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &w;
+    if (::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        return std::unexpected(last_system_error());
+    }
+    w.loop_ = this;
+    return {};
+}
+
+void loop::reports(int fd, fd_watch& w, bool on) {
+    epoll_event ev{};
+    ev.events = on ? static_cast<std::uint32_t>(EPOLLIN) : 0U;
+    ev.data.ptr = &w;
+    ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_MOD, fd, &ev);
+}
+
 void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }
 
 void loop::remove(int fd, fd_watch& w) {

@@ -71,6 +71,11 @@ class loop {
     // Registers fd once for its lifetime (edge-triggered: in, out, peer shutdown). ENOSPC or
     // ENOMEM come back as values: that one connection is refused, the loop goes on.
     result<void> add(int fd, fd_watch& w);
+    // A listener: level-triggered reads, reported on every turn while connections wait, so
+    // its owner may accept one per report and never meet EAGAIN. While the owner cannot
+    // accept, it turns the reports off (reports(fd, w, false)), or every turn would wake at once.
+    result<void> add_listener(int fd, fd_watch& w);
+    void reports(int fd, fd_watch& w, bool on);
     // Unregisters fd before it is closed while other descriptors share its open file (dup(),
     // fork()): epoll forgets an entry only when the last of them closes.
     void remove(int fd);
