@@ -112,7 +112,10 @@ bool valid_authority(std::string_view text, bool port_required) {
         host_end = close + 1;
     } else {
         // One pass over the usual host (no pct-encoding); the full check when a '%' comes.
-        while (host_end < text.size() && is_reg_name_char(text[host_end])) ++host_end;
+        const char* p = text.data();
+        const char* const end = p + text.size();
+        while (p != end && is_reg_name_char(*p)) ++p;
+        host_end = static_cast<std::size_t>(p - text.data());
         if (host_end < text.size() && text[host_end] == '%') {
             host_end = std::min(text.find(':'), text.size());
             if (!valid_reg_name(text.substr(0, host_end))) return false;
