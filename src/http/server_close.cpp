@@ -128,6 +128,7 @@ io::task<void> connection::close(close_reason reason) {
 
     bool peer_closed = false;
     bool fin_sent = false;
+    bool client_fin_first = false;  // a client that half-closed after its request
     bool acknowledged = false;
     if (reason == close_reason::after_response) {
         // Our FIN must leave with the last bytes of the response: a client that reads them
@@ -141,7 +142,11 @@ io::task<void> connection::close(close_reason reason) {
         if (!flushed) {
             reason = close_reason::peer_gone;
         } else if (fin_with_data) {
-            fin_sent = ::shutdown(socket_.native_handle(), SHUT_WR) == 0;
+            // Whose FIN goes first decides whose TIME_WAIT it is. Asked before the shutdown:
+            // once both FINs are in, the socket only says "closed", whoever went first.
+            const int fd = socket_.native_handle();
+            client_fin_first = net::peer_has_closed(fd);
+            fin_sent = ::shutdown(fd, SHUT_WR) == 0;
         }
     }
     bool closes_now = false;
@@ -165,14 +170,13 @@ io::task<void> connection::close(close_reason reason) {
         }
     }
     const int fd = socket_.release();
-    if (closes_now) {
+    if (closes_now || (fin_sent && peer_closed)) {
+        // Our FIN is out and nothing is unread (the client's FIN may have come too): close()
+        // sends nothing more, and the TIME_WAIT is where the first FIN came from.
         allow_fin(fd);
-        const auto outcome = net::close_after_shutdown(fd);
-        if (outcome) {
-            record_close(*outcome);
-        } else {
-            owner_.counters().reset.add();
-        }
+        ::close(fd);
+        record_close(client_fin_first ? net::close_outcome::time_wait_peer
+                                      : net::close_outcome::time_wait_here);
         co_return;
     }
     if (acknowledged) {
@@ -203,12 +207,12 @@ io::task<void> connection::close(close_reason reason) {
         owner_.counters().reset.add();
         co_return;
     }
-    // After our shutdown() the socket is in FIN_WAIT or already in TIME_WAIT, which the state
-    // read before close() cannot tell apart from a client that closed first: our FIN went
-    // first. (A client FIN that came first and our RST after it: no TIME_WAIT anywhere, as
-    // close_native reports.)
+    // After our shutdown() and no FIN from the client (the wait for it ended): the socket is
+    // in FIN_WAIT, and the TIME_WAIT will be ours if the client's FIN comes. (An RST meanwhile:
+    // no TIME_WAIT anywhere, as close_native reports.)
     record_close(fin_sent && *outcome != net::close_outcome::reset
-                     ? net::close_outcome::time_wait_here
+                     ? (client_fin_first ? net::close_outcome::time_wait_peer
+                                         : net::close_outcome::time_wait_here)
                      : *outcome);
 }
 

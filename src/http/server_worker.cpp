@@ -174,11 +174,12 @@ void worker::admit(int fd, const sockaddr_storage& peer, const listener& from) {
 }
 
 io::task<void> worker::accept_loop(listener& l) {
+    constexpr auto retry_pause = std::chrono::milliseconds(50);
     const int fd = l.socket.native_handle();
     for (;;) {
         // At the limit, leave new connections in the kernel's backlog until one closes.
         if (connections_.size() >= connection_limit_ && !stopping_) {
-            loop_.reports(fd, l.watch, false);
+            (void)loop_.reports(fd, l.watch, false);
             while (connections_.size() >= connection_limit_ && !stopping_) {
                 struct slot_wait {
                     std::vector<std::coroutine_handle<>>& waiters;
@@ -188,7 +189,10 @@ io::task<void> worker::accept_loop(listener& l) {
                 };
                 co_await slot_wait{slot_waiters_};
             }
-            loop_.reports(fd, l.watch, true);
+            // Without its reports the listener would be deaf: try again until epoll takes it.
+            while (!loop_.reports(fd, l.watch, true) && !stopping_) {
+                co_await loop_.sleep_for(retry_pause);
+            }
         }
         if (stopping_) break;
         sockaddr_storage peer{};
@@ -205,9 +209,11 @@ io::task<void> worker::accept_loop(listener& l) {
             if (co_await l.watch.readable_wait()) break;  // cancelled: the worker stops
         } else {
             // Out of descriptors or memory: let the connections in hand finish some first.
-            loop_.reports(fd, l.watch, false);
-            co_await loop_.sleep_for(std::chrono::milliseconds(50));
-            loop_.reports(fd, l.watch, true);
+            (void)loop_.reports(fd, l.watch, false);
+            co_await loop_.sleep_for(retry_pause);
+            while (!loop_.reports(fd, l.watch, true) && !stopping_) {
+                co_await loop_.sleep_for(retry_pause);
+            }
         }
     }
     // Closed now: SO_REUSEPORT sends no more connections here, and the kernel resets those

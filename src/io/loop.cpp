@@ -89,11 +89,11 @@ result<void> loop::add_listener(int fd, fd_watch& w) {
     return {};
 }
 
-void loop::reports(int fd, fd_watch& w, bool on) {
+bool loop::reports(int fd, fd_watch& w, bool on) {
     epoll_event ev{};
     ev.events = on ? static_cast<std::uint32_t>(EPOLLIN) : 0U;
     ev.data.ptr = &w;
-    ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_MOD, fd, &ev);
+    return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }

@@ -125,21 +125,6 @@ result<queued_bytes> queued(int fd) {
     return queued_bytes{*unsent, *received};
 }
 
-result<close_outcome> close_after_shutdown(int fd) {
-    switch (tcp_state(fd)) {
-        case TCP_CLOSE_WAIT:  // the peer's FIN came before our shutdown
-        case TCP_LAST_ACK:
-            return finish(fd, close_outcome::time_wait_peer);
-        case TCP_FIN_WAIT1:  // ours went first
-        case TCP_FIN_WAIT2:
-        case TCP_CLOSING:
-        case TCP_TIME_WAIT:
-            return finish(fd, close_outcome::time_wait_here);
-        default:
-            return finish(fd, close_outcome::reset);  // the peer reset it meanwhile
-    }
-}
-
 result<close_outcome> close_with_reset(int fd) {
     if (auto r = set_reset_on_close(fd, true); !r) {
         ::close(fd);

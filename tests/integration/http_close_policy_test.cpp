@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <thread>
 
 #include "integration/http_serve_process.hpp"
@@ -68,6 +69,27 @@ placement run_closes(const temporary_netns& server_ns, const temporary_netns& cl
     return p;
 }
 
+// The server's own account of its closes, from the line it prints at exit: {TIME_WAIT here,
+// TIME_WAIT on the client}, and the resets.
+struct close_counts {
+    placement time_wait;
+    std::uint64_t reset = 0;
+};
+
+close_counts counted_closes(serve_process& server) {
+    EXPECT_EQ(server.terminate(), 0) << server.error_text();
+    const auto said = server.error_text();
+    std::smatch m;
+    const std::regex line(
+        "closes: ([0-9]+) TIME_WAIT here, ([0-9]+) TIME_WAIT on the client, "
+        "([0-9]+) reset");
+    if (!std::regex_search(said, m, line)) {
+        ADD_FAILURE() << "no close counts in: " << said;
+        return {};
+    }
+    return {{std::stoull(m[1]), std::stoull(m[2])}, std::stoull(m[3])};
+}
+
 std::unique_ptr<serve_process> start_in(const temporary_netns& ns, const std::string& args,
                                         const std::string& listen) {
     std::string why;
@@ -96,7 +118,57 @@ TEST(ClosePolicy, OnLoopbackTheTimeWaitLandsWhereThePolicySays) {
         auto server = start_in(*ns, c.args, "127.0.0.1:0");
         ASSERT_TRUE(server);
         EXPECT_EQ(run_closes(*ns, *ns, "127.0.0.1", server->port()), c.expected);
-        EXPECT_EQ(server->terminate(), 0) << server->error_text();
+        // The server counts what the census saw: each close where its TIME_WAIT is, or a reset.
+        const auto counted = counted_closes(*server);
+        EXPECT_EQ(counted.time_wait, c.expected);
+        EXPECT_EQ(counted.reset, c.expected == placement{} ? requests : 0u);
+    }
+}
+
+// Closes the server decides on its own (--max-requests 1: the client asked for nothing) go the
+// long way, reading to the client's FIN; a client that half-closes right after its request
+// sends the first FIN and keeps the TIME_WAIT. The census and the server's counts agree.
+TEST(ClosePolicy, GracefulClosesAreCountedWhereTheCensusFindsTheirTimeWait) {
+    struct client_case {
+        const char* name;
+        const char* server_args;
+        const char* extra_fields;
+        bool half_close;  // shutdown(SHUT_WR) right after the request
+        placement expected;
+    };
+    const client_case cases[] = {
+        {"server decides", "", "", false, {requests, 0}},
+        {"client asked", "", "Connection: close\r\n", false, {requests, 0}},
+        // The response waits 20 ms, so the client's FIN is surely in before the server's.
+        {"client half-closed", "--delay-ms 20", "Connection: close\r\n", true, {0, requests}},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        WAITLESS_NETNS_OR_SKIP(ns);
+        auto server =
+            start_in(*ns, std::string("--close-policy graceful --max-requests 1 ") + c.server_args,
+                     "127.0.0.1:0");
+        ASSERT_TRUE(server);
+        placement p;
+        ns->run([&] {
+            for (int i = 0; i < requests; ++i) {
+                raw_client client(server->port());
+                ASSERT_TRUE(client.send(get("/", c.extra_fields)));
+                if (c.half_close) {
+                    ASSERT_EQ(::shutdown(client.fd(), SHUT_WR), 0);
+                }
+                ASSERT_EQ(client.read_responses(1).size(), 1u);
+                ASSERT_EQ(client.next_event(2s), 0);  // the server's FIN
+            }
+            std::this_thread::sleep_for(500ms);
+            auto taken = census::take_snapshot();
+            ASSERT_TRUE(taken) << taken.error().message();
+            p = {taken->time_wait_server, taken->time_wait_client};
+        });
+        EXPECT_EQ(p, c.expected);
+        const auto counted = counted_closes(*server);
+        EXPECT_EQ(counted.time_wait, c.expected);
+        EXPECT_EQ(counted.reset, 0u);
     }
 }
 
@@ -119,7 +191,9 @@ TEST(ClosePolicy, ForAnUntrustedHostAutoKeepsTheTimeWaitOnTheServer) {
         auto server = start_in(*server_ns, c.args, "192.0.2.1:0");
         ASSERT_TRUE(server);
         EXPECT_EQ(run_closes(*server_ns, *client_ns, "192.0.2.1", server->port()), c.expected);
-        EXPECT_EQ(server->terminate(), 0) << server->error_text();
+        const auto counted = counted_closes(*server);
+        EXPECT_EQ(counted.time_wait, c.expected);
+        EXPECT_EQ(counted.reset, c.expected == placement{} ? requests : 0u);
     }
 }
 

@@ -75,7 +75,8 @@ class loop {
     // its owner may accept one per report and never meet EAGAIN. While the owner cannot
     // accept, it turns the reports off (reports(fd, w, false)), or every turn would wake at once.
     result<void> add_listener(int fd, fd_watch& w);
-    void reports(int fd, fd_watch& w, bool on);
+    // False when epoll refused the change (then the listener's reports stay as they were).
+    bool reports(int fd, fd_watch& w, bool on);
     // Unregisters fd before it is closed while other descriptors share its open file (dup(),
     // fork()): epoll forgets an entry only when the last of them closes.
     void remove(int fd);

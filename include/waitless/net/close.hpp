@@ -74,10 +74,6 @@ result<close_outcome> close(socket& s, const close_policy& policy);
 // close(), nothing else. fd is a TCP socket the caller owns; it is closed in every case.
 result<close_outcome> close_with_reset(int fd);
 
-// close() of a TCP socket after its shutdown(SHUT_WR), for a caller that found nothing unread
-// (so the close sends no RST): the outcome from the state just before, one getsockopt. fd is
-// closed in every case.
-result<close_outcome> close_after_shutdown(int fd);
 // For descriptors something else will close: checks the queues and sets
 // SO_LINGER {1, 0}, so the owner's close() sends an RST. Fails with errc::data_would_be_lost.
 result<void> arm_abortive_close(int fd);
