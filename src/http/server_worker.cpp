@@ -173,8 +173,18 @@ void worker::admit(int fd, const sockaddr_storage& peer, const listener& from) {
     io::spawn(run_connection(std::move(c)));
 }
 
+namespace {
+constexpr auto retry_pause = std::chrono::milliseconds(50);
+}  // namespace
+
+io::task<void> worker::report_again(listener& l) {
+    // Without its reports the listener would be deaf: try again until epoll takes it.
+    while (!loop_.reports(l.socket.native_handle(), l.watch, true) && !stopping_) {
+        co_await loop_.sleep_for(retry_pause);
+    }
+}
+
 io::task<void> worker::accept_loop(listener& l) {
-    constexpr auto retry_pause = std::chrono::milliseconds(50);
     const int fd = l.socket.native_handle();
     for (;;) {
         // At the limit, leave new connections in the kernel's backlog until one closes.
@@ -189,10 +199,7 @@ io::task<void> worker::accept_loop(listener& l) {
                 };
                 co_await slot_wait{slot_waiters_};
             }
-            // Without its reports the listener would be deaf: try again until epoll takes it.
-            while (!loop_.reports(fd, l.watch, true) && !stopping_) {
-                co_await loop_.sleep_for(retry_pause);
-            }
+            co_await report_again(l);
         }
         if (stopping_) break;
         sockaddr_storage peer{};
@@ -211,9 +218,7 @@ io::task<void> worker::accept_loop(listener& l) {
             // Out of descriptors or memory: let the connections in hand finish some first.
             (void)loop_.reports(fd, l.watch, false);
             co_await loop_.sleep_for(retry_pause);
-            while (!loop_.reports(fd, l.watch, true) && !stopping_) {
-                co_await loop_.sleep_for(retry_pause);
-            }
+            co_await report_again(l);
         }
     }
     // Closed now: SO_REUSEPORT sends no more connections here, and the kernel resets those

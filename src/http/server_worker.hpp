@@ -90,6 +90,8 @@ class worker {
     };
 
     io::task<void> accept_loop(listener& l);
+    // Turns a listener's reports back on after a pause (the limit, EMFILE).
+    io::task<void> report_again(listener& l);
     void admit(int fd, const sockaddr_storage& peer, const listener& from);
     static void on_sweep(io::timer& t);
     static void on_drain(io::timer& t);

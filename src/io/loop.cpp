@@ -68,19 +68,14 @@ void loop::drain_posted() {
 }
 
 result<void> loop::add(int fd, fd_watch& w) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.ptr = &w;
-    if (::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-        return std::unexpected(last_system_error());
-    }
-    w.loop_ = this;
-    return {};
+    return add_with(fd, w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
 
-result<void> loop::add_listener(int fd, fd_watch& w) {
+result<void> loop::add_listener(int fd, fd_watch& w) { return add_with(fd, w, EPOLLIN); }
+
+result<void> loop::add_with(int fd, fd_watch& w, std::uint32_t events) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = events;
     ev.data.ptr = &w;
     if (::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
         return std::unexpected(last_system_error());

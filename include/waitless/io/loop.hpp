@@ -95,6 +95,7 @@ class loop {
     static loop* current();
 
   private:
+    result<void> add_with(int fd, fd_watch& w, std::uint32_t events);
     void run_ready();
     void dispatch(int n);
     void drain_posted();
