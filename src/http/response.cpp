@@ -1,12 +1,16 @@
 // Reason phrases, the Date field and responses formatted ahead of time.
 #include "waitless/http/response.hpp"
 
+#include <array>
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
 
 namespace waitless::http {
 
-std::string_view reason_phrase(int status) {
+namespace {
+
+constexpr std::string_view reason_of(int status) {
     switch (status) {
         case 100:
             return "Continue";
@@ -81,6 +85,43 @@ std::string_view reason_phrase(int status) {
     }
 }
 
+// "HTTP/1.1 200 OK\r\n" for every status from 100 to 999, each in a slot of its own (its
+// length, then its bytes), made at compile time: the response path copies a line, no more.
+constexpr int first_status = 100;
+constexpr int last_status = 999;
+constexpr std::size_t slot_size = 48;  // the longest line, "HTTP/1.1 431 ...Large\r\n", is 46
+
+constexpr auto status_lines = [] {
+    std::array<char, (last_status - first_status + 1) * slot_size> table{};
+    for (int status = first_status; status <= last_status; ++status) {
+        char* slot = table.data() + (status - first_status) * slot_size;
+        std::size_t n = 1;
+        const auto put = [&](std::string_view text) {
+            for (char c : text) slot[n++] = c;
+        };
+        put("HTTP/1.1 ");
+        slot[n++] = static_cast<char>('0' + status / 100);
+        slot[n++] = static_cast<char>('0' + status / 10 % 10);
+        slot[n++] = static_cast<char>('0' + status % 10);
+        slot[n++] = ' ';
+        put(reason_of(status));
+        put("\r\n");
+        if (n > slot_size) throw "a status line longer than its slot";
+        slot[0] = static_cast<char>(n - 1);
+    }
+    return table;
+}();
+
+}  // namespace
+
+std::string_view reason_phrase(int status) { return reason_of(status); }
+
+std::string_view status_line(int status) {
+    if (status < first_status || status > last_status) return {};
+    const char* slot = status_lines.data() + (status - first_status) * slot_size;
+    return {slot + 1, static_cast<std::size_t>(slot[0])};
+}
+
 std::string format_date_line(std::int64_t unix_seconds) {
     static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -96,9 +137,7 @@ std::string format_date_line(std::int64_t unix_seconds) {
 }
 
 std::string format_status_and_fields(int status, std::span<const header_field> fields) {
-    std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
-    out += reason_phrase(status);
-    out += "\r\n";
+    std::string out(status_line(status));
     append_field_lines(out, fields);
     return out;
 }
@@ -106,6 +145,7 @@ std::string format_status_and_fields(int status, std::span<const header_field> f
 prepared_response::prepared_response(int status, std::span<const header_field> fields,
                                      std::string body)
     : status_(status), head_(format_status_and_fields(status, fields)), body_(std::move(body)) {
+    if (status_line(status).empty()) throw std::invalid_argument("a status code is 100 to 999");
     // 1xx, 204 and 304 have no body and no length (RFC 9110 8.6).
     const bool bodyless = status < 200 || status == 204 || status == 304;
     if (bodyless) {

@@ -512,17 +512,18 @@ result<void> connection::start(int status, std::span<const header_field> fields,
         }
     }
     decide_keep_alive(content_length.has_value() || bodyless);
-    out_.append("HTTP/1.1 ");
-    append_number(out_, static_cast<std::uint64_t>(status));
-    out_.push_back(' ');
-    out_.append(reason_phrase(status));
-    out_.append("\r\n");
+    out_.append(status_line(status));
     append_field_lines(out_, fields);
     out_.append(owner_.date_line());
     if (content_length && !bodyless) {
-        out_.append("Content-Length: ");
-        append_number(out_, *content_length);
-        out_.append("\r\n");
+        // The line made whole first: one append, not three.
+        constexpr std::string_view name = "Content-Length: ";
+        char line[name.size() + 24];
+        name.copy(line, name.size());
+        char* end = std::to_chars(line + name.size(), line + sizeof line - 2, *content_length).ptr;
+        *end++ = '\r';
+        *end++ = '\n';
+        out_.append(line, end);
         response_.remaining = *content_length;
     }
     if (response_.chunked) out_.append("Transfer-Encoding: chunked\r\n");
@@ -587,11 +588,8 @@ void connection::reject(int status) {
     }
     response_.started = response_.ended = true;
     const std::string_view reason = reason_phrase(status);
-    out_.append("HTTP/1.1 ");
-    append_number(out_, static_cast<std::uint64_t>(status));
-    out_.push_back(' ');
-    out_.append(reason);
-    out_.append("\r\nContent-Type: text/plain\r\nContent-Length: ");
+    out_.append(status_line(status));
+    out_.append("Content-Type: text/plain\r\nContent-Length: ");
     append_number(out_, reason.size() + 1);
     out_.append("\r\n");
     out_.append(owner_.date_line());

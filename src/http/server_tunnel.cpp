@@ -31,11 +31,7 @@ result<void> connection::informational(int status, std::span<const header_field>
         if (continue_sent_ || !head.expect_continue || body_done_) return {};
         continue_sent_ = true;
     }
-    out_.append("HTTP/1.1 ");
-    append_number(out_, static_cast<std::uint64_t>(status));
-    out_.push_back(' ');
-    out_.append(reason_phrase(status));
-    out_.append("\r\n");
+    out_.append(status_line(status));
     append_field_lines(out_, fields);
     out_.append("\r\n");
     // Out now: an early hint is worth something only early, and a client waiting for 100

@@ -12,6 +12,9 @@ namespace waitless::http {
 
 // The reason phrase of a status code ("OK", "Not Found"); "Unknown" for codes without one.
 std::string_view reason_phrase(int status);
+// "HTTP/1.1 404 Not Found\r\n" for a status from 100 to 999 ("HTTP/1.1 299 Unknown\r\n" for one
+// without a phrase); empty for any other number.
+std::string_view status_line(int status);
 
 // "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" for a time in seconds since the epoch (IMF-fixdate).
 std::string format_date_line(std::int64_t unix_seconds);
@@ -22,6 +25,7 @@ inline constexpr std::size_t date_line_size = 37;
 // it, and leaves the body out for HEAD requests.
 class prepared_response {
   public:
+    // Throws std::invalid_argument for a status outside 100 to 999.
     prepared_response(int status, std::span<const header_field> fields, std::string body);
 
     int status() const { return status_; }

@@ -1,6 +1,7 @@
 // Responses formatted ahead of time, reason phrases and the Date field.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,23 @@ TEST(HttpResponse, ReasonPhrases) {
     EXPECT_EQ(reason_phrase(404), "Not Found");
     EXPECT_EQ(reason_phrase(431), "Request Header Fields Too Large");
     EXPECT_EQ(reason_phrase(299), "Unknown");
+}
+
+TEST(HttpResponse, StatusLinesForEveryThreeDigitCode) {
+    EXPECT_EQ(status_line(200), "HTTP/1.1 200 OK\r\n");
+    EXPECT_EQ(status_line(100), "HTTP/1.1 100 Continue\r\n");
+    EXPECT_EQ(status_line(431), "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+    EXPECT_EQ(status_line(299), "HTTP/1.1 299 Unknown\r\n");
+    EXPECT_EQ(status_line(999), "HTTP/1.1 999 Unknown\r\n");
+    for (int status = 100; status <= 999; ++status) {
+        ASSERT_EQ(status_line(status), "HTTP/1.1 " + std::to_string(status) + " " +
+                                           std::string(reason_phrase(status)) + "\r\n");
+    }
+    EXPECT_EQ(status_line(99), "");
+    EXPECT_EQ(status_line(1000), "");
+    EXPECT_EQ(status_line(-200), "");
+    EXPECT_THROW(prepared_response(1000, {}, "x"), std::invalid_argument);
+    EXPECT_THROW(prepared_response(42, {}, "x"), std::invalid_argument);
 }
 
 TEST(HttpResponse, DateLineIsImfFixdate) {
