@@ -71,7 +71,11 @@ result<void> loop::add(int fd, fd_watch& w) {
     return add_with(fd, w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
 
-result<void> loop::add_listener(int fd, fd_watch& w) { return add_with(fd, w, EPOLLIN); }
+namespace {
+constexpr std::uint32_t listener_events = EPOLLIN | EPOLLEXCLUSIVE;
+}  // namespace
+
+result<void> loop::add_listener(int fd, fd_watch& w) { return add_with(fd, w, listener_events); }
 
 result<void> loop::add_with(int fd, fd_watch& w, std::uint32_t events) {
     epoll_event ev{};
@@ -85,10 +89,14 @@ result<void> loop::add_with(int fd, fd_watch& w, std::uint32_t events) {
 }
 
 bool loop::reports(int fd, fd_watch& w, bool on) {
+    if (!on) {
+        return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr) == 0 ||
+               errno == ENOENT;
+    }
     epoll_event ev{};
-    ev.events = on ? static_cast<std::uint32_t>(EPOLLIN) : 0U;
+    ev.events = listener_events;
     ev.data.ptr = &w;
-    return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_MOD, fd, &ev) == 0;
+    return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST;
 }
 
 void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }

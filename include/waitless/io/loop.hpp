@@ -74,8 +74,12 @@ class loop {
     // A listener: level-triggered reads, reported on every turn while connections wait, so
     // its owner may accept one per report and never meet EAGAIN. While the owner cannot
     // accept, it turns the reports off (reports(fd, w, false)), or every turn would wake at once.
+    // Exclusive (EPOLLEXCLUSIVE): of the loops that watch one listening socket (workers sharing
+    // a Unix socket), a new connection wakes one, not all.
     result<void> add_listener(int fd, fd_watch& w);
     // False when epoll refused the change (then the listener's reports stay as they were).
+    // Off and on again unregister and register the listener (an exclusive entry cannot be
+    // modified); either, when the reports are so already, changes nothing.
     bool reports(int fd, fd_watch& w, bool on);
     // Unregisters fd before it is closed while other descriptors share its open file (dup(),
     // fork()): epoll forgets an entry only when the last of them closes.
