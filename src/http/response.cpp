@@ -112,6 +112,13 @@ constexpr auto status_lines = [] {
     return table;
 }();
 
+int checked_status(int status) {
+    if (status < first_status || status > last_status) {
+        throw std::invalid_argument("a status code is 100 to 999");
+    }
+    return status;
+}
+
 }  // namespace
 
 std::string_view reason_phrase(int status) { return reason_of(status); }
@@ -144,8 +151,9 @@ std::string format_status_and_fields(int status, std::span<const header_field> f
 
 prepared_response::prepared_response(int status, std::span<const header_field> fields,
                                      std::string body)
-    : status_(status), head_(format_status_and_fields(status, fields)), body_(std::move(body)) {
-    if (status_line(status).empty()) throw std::invalid_argument("a status code is 100 to 999");
+    : status_(checked_status(status)),
+      head_(format_status_and_fields(status, fields)),
+      body_(std::move(body)) {
     // 1xx, 204 and 304 have no body and no length (RFC 9110 8.6).
     const bool bodyless = status < 200 || status == 204 || status == 304;
     if (bodyless) {

@@ -93,10 +93,8 @@ bool loop::reports(int fd, fd_watch& w, bool on) {
         return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr) == 0 ||
                errno == ENOENT;
     }
-    epoll_event ev{};
-    ev.events = listener_events;
-    ev.data.ptr = &w;
-    return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST;
+    const auto added = add_with(fd, w, listener_events);
+    return added || added.error() == std::errc::file_exists;
 }
 
 void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }

@@ -72,8 +72,9 @@ class loop {
     // ENOMEM come back as values: that one connection is refused, the loop goes on.
     result<void> add(int fd, fd_watch& w);
     // A listener: level-triggered reads, reported on every turn while connections wait, so
-    // its owner may accept one per report and never meet EAGAIN. While the owner cannot
-    // accept, it turns the reports off (reports(fd, w, false)), or every turn would wake at once.
+    // its owner may accept one per report and meet EAGAIN only when a loop that shares the
+    // socket took the connection first. While the owner cannot accept, it turns the reports
+    // off (reports(fd, w, false)), or every turn would wake at once.
     // Exclusive (EPOLLEXCLUSIVE): of the loops that watch one listening socket (workers sharing
     // a Unix socket), a new connection wakes one, not all.
     result<void> add_listener(int fd, fd_watch& w);
