@@ -151,10 +151,11 @@ nginx_hello='location / { default_type text/plain; return 200 "hello world\n"; }
 
 # Each start_* runs a server pinned to server_cpu and sets server_pid to it (ip netns exec and
 # taskset exec the server, so the PID is the server's own).
+# start_nginx PORT [listen parameters, such as deferred]
 start_nginx() {
-    local port=$1
+    local port=$1 listen_parameters=${2:+ $2}
     write_nginx_conf "$tmp/nginx" 4096 "    server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port$listen_parameters;
         $nginx_hello
     }"
     start_pinned "$server_cpu" "$tmp/nginx/out.log" nginx -c "$tmp/nginx/nginx.conf" \

@@ -16,6 +16,9 @@
 # Usage: bench/serve_close_vs_nginx.sh [path/to/waitless]   (default build/release/bin/waitless)
 # Knobs: DURATION (s, default 5), CONNECTIONS (20), ROUNDS (1), SERVER_CPU (0), CLIENT_CPU (1),
 #        CLOSE_POLICIES ("graceful abortive"). Needs root (ip netns).
+# nginx runs twice: as configured by default, and with `listen ... deferred` (TCP_DEFER_ACCEPT,
+# which waitless sets by default: see --defer-accept); close_cpu_ratio is against the first,
+# close_cpu_ratio_vs_nginx_deferred against the second.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,12 +41,13 @@ bench_init
 # Server names: waitless (its default policy: no --close-policy flag), waitless_POLICY, nginx.
 servers=(waitless)
 for policy in "${policies[@]}"; do servers+=("waitless_$policy"); done
-servers+=(nginx)
+servers+=(nginx nginx_deferred)
 start() {
     case $1 in
         waitless) start_waitless "$2" ;;
         waitless_*) start_waitless "$2" --close-policy "${1#waitless_}" ;;
         nginx) start_nginx "$2" ;;
+        nginx_deferred) start_nginx "$2" deferred ;;
     esac
 }
 
@@ -108,6 +112,9 @@ done
 echo "close_cpu_ratio: $(awk -v at="${ticks_of[waitless]}" -v ar="${requests_of[waitless]}" \
     -v bt="${ticks_of[nginx]}" -v br="${requests_of[nginx]}" \
     'BEGIN {printf "%.3f", (at / ar) / (bt / br)}')"
+echo "close_cpu_ratio_vs_nginx_deferred: $(awk -v at="${ticks_of[waitless]}" \
+    -v ar="${requests_of[waitless]}" -v bt="${ticks_of[nginx_deferred]}" \
+    -v br="${requests_of[nginx_deferred]}" 'BEGIN {printf "%.3f", (at / ar) / (bt / br)}')"
 echo "close_rps_ratio: $(awk -v a="${requests_of[waitless]}" -v b="${requests_of[nginx]}" \
     'BEGIN {printf "%.3f", a / b}')"
 echo "close_time_wait_total_waitless: $(((server_tw_of[waitless] + client_tw_of[waitless]) / rounds))"

@@ -11,10 +11,17 @@
 
 namespace waitless::app {
 
-// --listen (default 127.0.0.1:8080), --close-policy, --trusted-peers into server options;
-// a bad value is a usage_error naming its flag.
+inline constexpr const char* defer_accept_help =
+    "Accept a TCP connection once its request's first bytes came (TCP_DEFER_ACCEPT), so a short "
+    "connection is answered without entering epoll; a silent client is accepted after about "
+    "this many seconds anyway (default 1; 0: off)";
+
+// --listen (default 127.0.0.1:8080), --close-policy, --trusted-peers, --defer-accept into
+// server options; a bad value is a usage_error naming its flag.
 inline void apply_listening(const std::vector<std::string>& listen, const std::string& close_policy,
-                            const std::string& trusted_peers, http::server_options& options) {
+                            const std::string& trusted_peers, unsigned defer_accept_seconds,
+                            http::server_options& options) {
+    options.defer_accept = std::chrono::seconds(defer_accept_seconds);
     for (const auto& text : listen) {
         auto address = http::listen_address::parse(text);
         if (!address) {

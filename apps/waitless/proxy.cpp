@@ -25,6 +25,7 @@ struct proxy_flags {
     std::string balance = "round_robin";
     std::string close_policy = "auto";
     std::string trusted_peers;
+    unsigned defer_accept = 1;
     std::string source;
     std::string local_port_range;
     bool local_port_range_given = false;  // also when given empty
@@ -102,7 +103,7 @@ std::string milliseconds_text(const std::optional<std::chrono::milliseconds>& ms
 proxy::options options_of(const proxy_flags& flags) {
     proxy::options o;
     auto& so = o.server;
-    apply_listening(flags.listen, flags.close_policy, flags.trusted_peers, so);
+    apply_listening(flags.listen, flags.close_policy, flags.trusted_peers, flags.defer_accept, so);
     for (const auto& text : flags.upstream) {
         auto servers = proxy::parse_upstreams(text);
         if (!servers) {
@@ -234,6 +235,8 @@ command add_proxy(CLI::App& parent) {
         ->check(CLI::IsMember({"auto", "graceful", "peer_first", "abortive"}));
     cli->add_option("--trusted-peers", flags->trusted_peers,
                     "Client networks auto may reset like loopback ones: CIDR,CIDR...");
+    cli->add_option("--defer-accept", flags->defer_accept, defer_accept_help)
+        ->check(CLI::Range(0u, 60u));
     cli->add_option("--source", flags->source,
                     "Local addresses for upstream connections, spread round robin: IP,IP...");
     auto* port_range =

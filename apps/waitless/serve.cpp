@@ -28,6 +28,7 @@ struct serve_flags {
     std::size_t max_connections = 10000;
     std::string close_policy = "auto";
     std::string trusted_peers;
+    unsigned defer_accept = 1;
     std::size_t peer_close_wait_ms = 2000;
 };
 
@@ -94,7 +95,8 @@ http::handler make_handler(std::shared_ptr<const canned> c) {
 
 http::server_options server_options(const serve_flags& flags) {
     http::server_options options;
-    apply_listening(flags.listen, flags.close_policy, flags.trusted_peers, options);
+    apply_listening(flags.listen, flags.close_policy, flags.trusted_peers, flags.defer_accept,
+                    options);
     options.workers = flags.workers;
     options.idle_timeout = *parse_duration(flags.idle_timeout);
     options.header_timeout = *parse_duration(flags.header_timeout);
@@ -194,6 +196,8 @@ command add_serve(CLI::App& parent) {
         ->check(CLI::IsMember({"auto", "graceful", "peer_first", "abortive"}));
     cli->add_option("--trusted-peers", flags->trusted_peers,
                     "Networks whose clients auto may reset like loopback ones: CIDR,CIDR...");
+    cli->add_option("--defer-accept", flags->defer_accept, defer_accept_help)
+        ->check(CLI::Range(0u, 60u));
     cli->add_option("--peer-close-wait-ms", flags->peer_close_wait_ms,
                     "How long peer_first waits for the client's FIN (default 2000)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{600'000}));

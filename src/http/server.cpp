@@ -88,10 +88,11 @@ result<void> server::start() {
     lo.nodelay = true;  // responses are not held back; accepted sockets inherit it
     // Listeners whose connections mostly end with an RST (abortive, or auto where every peer is
     // on loopback) hand SO_LINGER {1, 0} to each accepted socket: no setsockopt() per close.
-    std::vector<bool> resets;
+    std::vector<bool> resets, deferred;
     for (const auto& address : options_.listen) {
         if (address.tcp) {
             lo.reuse_port = true;
+            lo.defer_accept = options_.defer_accept;
             lo.reset_on_close = options_.close_policy == server_close_policy::abortive ||
                                 (options_.close_policy == server_close_policy::automatic &&
                                  address.tcp->address.is_loopback());
@@ -108,8 +109,10 @@ result<void> server::start() {
             families.push_back(bound->address.family);
             addresses.push_back(bound->to_string());
             resets.push_back(lo.reset_on_close);
+            deferred.push_back(lo.defer_accept.count() > 0);
         } else {
             lo.reuse_port = false;
+            lo.defer_accept = std::chrono::seconds(0);  // TCP only
             auto listener = net::listen_unix(address.unix_path, lo);
             if (!listener) return fail(listener.error());
             if (!address.unix_path.starts_with('@')) files.push_back(address.unix_path);
@@ -123,6 +126,7 @@ result<void> server::start() {
             families.push_back(AF_UNIX);
             addresses.push_back(address.to_string());
             resets.push_back(false);
+            deferred.push_back(false);
         }
     }
     const std::size_t limit = options_.max_connections == 0
@@ -133,7 +137,8 @@ result<void> server::start() {
         for (std::size_t w = 0; w < count; ++w) {
             std::vector<detail::listener_handle> handles;
             for (std::size_t i = 0; i < per_worker[w].size(); ++i) {
-                handles.push_back({per_worker[w][i].release(), families[i] != AF_UNIX, resets[i]});
+                handles.push_back(
+                    {per_worker[w][i].release(), families[i] != AF_UNIX, resets[i], deferred[i]});
             }
             workers.push_back(
                 std::make_unique<detail::worker>(options_, handler_, limit, std::move(handles), w));

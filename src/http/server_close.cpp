@@ -77,6 +77,7 @@ io::task<bool> connection::wait_until_acknowledged() {
             if (n <= 0) break;
             discarded += static_cast<std::size_t>(n);
         }
+        if (!ensure_registered()) co_return false;
         watch_.readable = false;
         watch_.set_deadline(std::min(give_up, now + pause));
         (void)co_await watch_.readable_wait();

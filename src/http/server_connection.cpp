@@ -77,13 +77,29 @@ connection::~connection() {
     owner_.forget(*this);
 }
 
-result<void> connection::open() {
+result<void> connection::open(bool request_waiting) {
     watch_.on_hangup(&connection::on_hangup, this);
+    if (request_waiting) {
+        // Read at once; into epoll only at the first wait (a short connection answered now
+        // never gets there).
+        owner_.loop().adopt(socket_.native_handle(), watch_);
+        return {};
+    }
     // The first read waits for epoll's word: most connections are accepted before their
     // request arrives (a read now would mostly meet EAGAIN), and one that came already is
     // reported at once, since registering an edge-triggered descriptor reports its state.
     watch_.readable = false;
     return owner_.loop().add(socket_.native_handle(), watch_);
+}
+
+result<void> connection::ensure_registered() {
+    if (watch_.registered()) return {};
+    auto added = watch_.register_now();
+    if (!added) {
+        owner_.counters().refused.add();
+        interrupt_ = interrupt::forced;
+    }
+    return added;
 }
 
 std::optional<net::endpoint> connection::local() const {
@@ -263,7 +279,11 @@ io::task<void> connection::run() {
             bool threw = false;
             try {
                 exchange ex(*this);
-                co_await owner_.request_handler()(ex);
+                auto handling = owner_.request_handler()(ex);
+                // Not in epoll yet (adopted at accept): a handler that waits for something else
+                // (an upstream) must still hear the client go away.
+                if (!watch_.registered() && !handling.start()) (void)ensure_registered();
+                co_await std::move(handling);
             } catch (...) {
                 threw = true;  // a handler's bug must not take the worker down
             }

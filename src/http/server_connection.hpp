@@ -41,8 +41,10 @@ class connection {
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    // Adds the socket to the worker's loop; a failure refuses this connection only.
-    result<void> open();
+    // Adds the socket to the worker's loop, or only adopts it there when its request came
+    // with the accept (a deferred listener): into epoll at its first wait. A failure refuses
+    // this connection only.
+    result<void> open(bool request_waiting);
     io::task<void> run();
 
     // From the worker, on its thread.
@@ -101,6 +103,10 @@ class connection {
     io::task<bool> flush(std::size_t keep = 0);
     // write()'s wait when its piece filled the buffer to the high-water mark.
     io::task<result<void>> flush_written();
+    // A socket adopted at accept goes into epoll before it first waits. Should epoll refuse
+    // (ENOSPC, ENOMEM), the connection is refused as it would have been at accept: counted,
+    // and cut (interrupt::forced).
+    result<void> ensure_registered();
     // co_await wait_ready(...): true when the socket is ready, false when a timeout, shutdown
     // or failure ended the wait. An awaiter, not a task: no frame for the most common wait.
     auto wait_ready(bool for_write, timeout_kind kind) {
@@ -111,9 +117,10 @@ class connection {
             decltype(std::declval<io::fd_watch&>().wait(false)) inner;
             bool await_ready() {
                 c.owner_.watch(hook, kind);
+                if (!c.ensure_registered()) return true;  // refused: ends at once
                 return inner.await_ready();
             }
-            void await_suspend(std::coroutine_handle<> h) { inner.await_suspend(h); }
+            bool await_suspend(std::coroutine_handle<> h) { return inner.await_suspend(h); }
             bool await_resume() {
                 const auto ec = inner.await_resume();
                 // A head, an idle wait and a close wait keep their deadline across waits (see

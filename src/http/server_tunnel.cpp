@@ -94,7 +94,9 @@ io::task<result<tunnel_totals>> connection::tunnel(upgraded other) {
     // The server's deadlines (io, idle) are for HTTP; the tunnel has its own idle timeout.
     disarm();
     io::fd_watch other_watch;
-    if (auto added = owner_.loop().add(other.socket.native_handle(), other_watch); !added) {
+    auto added = ensure_registered();
+    if (added) added = owner_.loop().add(other.socket.native_handle(), other_watch);
+    if (!added) {
         (void)net::close_with_reset(other.socket.release());
         totals.error = added.error();
         co_return totals;

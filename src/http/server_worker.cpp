@@ -46,6 +46,7 @@ worker::worker(const server_options& options, const handler& h, std::size_t conn
         entry->socket = net::socket(l.fd);
         entry->tcp = l.tcp;
         entry->resets = l.resets;
+        entry->deferred = l.deferred;
         listeners_.push_back(std::move(entry));
     }
     for (auto& l : listeners_) {
@@ -163,13 +164,14 @@ void worker::admit(int fd, const sockaddr_storage& peer, const listener& from) {
     c->index = connections_.size();
     connections_.push_back(c.get());
     counters_.open.add();
-    if (!c->open()) {
+    if (!c->open(from.deferred)) {
         counters_.refused.add();  // no room in epoll (ENOSPC, ENOMEM): this one only
         return;                   // its destructor takes it off the list
     }
     counters_.accepted.add();
-    // Runs at once up to its first wait, the first read: the next turn's epoll_wait reports
-    // this connection's request together with those of the others accepted in this turn.
+    // Runs at once up to its first wait: at once through its first request when the listener
+    // deferred the accept until it came, else up to the first read, and the next turn's
+    // epoll_wait reports this connection's request with those of the others accepted now.
     io::spawn(run_connection(std::move(c)));
 }
 

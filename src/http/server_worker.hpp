@@ -46,7 +46,8 @@ enum class timeout_kind { header, idle, io, close_wait };
 struct listener_handle {
     int fd = -1;
     bool tcp = true;
-    bool resets = false;  // accepted sockets inherit SO_LINGER {1, 0} (reset_on_close)
+    bool resets = false;    // accepted sockets inherit SO_LINGER {1, 0} (reset_on_close)
+    bool deferred = false;  // TCP_DEFER_ACCEPT: accepted with the request's first bytes in
 };
 
 class worker {
@@ -87,6 +88,7 @@ class worker {
         io::fd_watch watch;
         bool tcp = true;
         bool resets = false;
+        bool deferred = false;
     };
 
     io::task<void> accept_loop(listener& l);

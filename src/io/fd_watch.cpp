@@ -11,6 +11,11 @@ fd_watch::~fd_watch() {
     loop_->forget(*this);
 }
 
+result<void> fd_watch::register_now() {
+    if (pending_fd_ < 0) return {};
+    return loop_->add(pending_fd_, *this);
+}
+
 void fd_watch::on_events(std::uint32_t events) {
     const bool error = (events & (EPOLLERR | EPOLLHUP)) != 0;
     if (error) failed = true;

@@ -71,6 +71,11 @@ result<void> loop::add(int fd, fd_watch& w) {
     return add_with(fd, w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
 
+void loop::adopt(int fd, fd_watch& w) {
+    w.loop_ = this;
+    w.pending_fd_ = fd;
+}
+
 namespace {
 constexpr std::uint32_t listener_events = EPOLLIN | EPOLLEXCLUSIVE;
 }  // namespace
@@ -85,6 +90,7 @@ result<void> loop::add_with(int fd, fd_watch& w, std::uint32_t events) {
         return std::unexpected(last_system_error());
     }
     w.loop_ = this;
+    w.pending_fd_ = -1;
     return {};
 }
 
@@ -100,7 +106,8 @@ bool loop::reports(int fd, fd_watch& w, bool on) {
 void loop::remove(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }
 
 void loop::remove(int fd, fd_watch& w) {
-    remove(fd);
+    if (w.registered()) remove(fd);
+    w.pending_fd_ = -1;
     disarm(w.deadline_);
     forget(w);
     w.loop_ = nullptr;

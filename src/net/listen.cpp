@@ -1,5 +1,7 @@
 #include "waitless/net/listen.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,6 +57,14 @@ result<socket> listen(const endpoint& local, const listen_options& options) {
     }
     if (options.reset_on_close) {
         if (auto r = set_reset_on_close(s.native_handle(), true); !r) {
+            return std::unexpected(r.error());
+        }
+    }
+    if (options.defer_accept.count() > 0) {
+        const int seconds = static_cast<int>(options.defer_accept.count());
+        if (auto r = detail::check(::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                                                &seconds, sizeof seconds));
+            !r) {
             return std::unexpected(r.error());
         }
     }

@@ -287,7 +287,9 @@ TEST(HttpServer, MaxConnectionsHoldsNewOnesInTheBacklog) {
 }
 
 TEST(HttpServer, SigtermLetsTheRequestInFlightFinish) {
-    START_SERVE(server, "--workers 2 --delay-ms 500");
+    // An idle connection that was accepted: with the default TCP_DEFER_ACCEPT one that has
+    // sent nothing waits in the kernel, unknown to the server.
+    START_SERVE(server, "--workers 2 --delay-ms 500 --defer-accept 0");
     auto busy = std::make_unique<raw_client>(server->port());
     raw_client idle(server->port());
     ASSERT_TRUE(busy->send(get()));

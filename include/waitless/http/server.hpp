@@ -69,6 +69,11 @@ struct server_options {
     std::vector<core::ip_network> trusted_peers;
     std::chrono::milliseconds peer_close_wait{2000};
     std::chrono::milliseconds drain_timeout{30000};  // shutdown: in-flight requests past it are cut
+    // TCP listeners accept a connection once its request's first bytes came (TCP_DEFER_ACCEPT),
+    // so the worker reads it at once and a request answered and closed in that turn never
+    // enters epoll (one epoll_ctl() fewer per short connection). A client that sends nothing is
+    // accepted anyway after about this long (the kernel's SYN-ACK retry). Zero: off.
+    std::chrono::seconds defer_accept{1};
     parser_limits limits{.max_start_line = 4 * 1024, .max_head = 8 * 1024};
     std::size_t read_buffer = 16 * 1024;   // per connection; at least limits.max_head + 4 KiB
     std::size_t write_buffer = 64 * 1024;  // buffered response bytes before a write must wait

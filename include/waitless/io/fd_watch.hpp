@@ -30,6 +30,11 @@ class fd_watch {
     bool failed = false;
 
     io::loop* owner() const { return loop_; }
+    // Adopted (loop::adopt) and not yet in epoll.
+    bool registered() const { return pending_fd_ < 0; }
+    // Puts an adopted descriptor into epoll now (a no-op once it is): before its owner waits
+    // for something else while events of this descriptor still matter (a hangup).
+    result<void> register_now();
 
     // From the loop. Resumes a waiter inline (it may end the connection that owns this); when
     // both a reader and a writer can go, the writer goes on the next turn.
@@ -66,10 +71,15 @@ class fd_watch {
                 }
                 return for_write ? w.writable : w.readable;
             }
-            void await_suspend(std::coroutine_handle<> h) {
+            bool await_suspend(std::coroutine_handle<> h) {
+                if (auto added = w.register_now(); !added) {
+                    ec = added.error();
+                    return false;  // resumes at once with the error
+                }
                 auto& slot = for_write ? w.writer_ : w.reader_;
                 slot.handle = h;
                 slot.error = &ec;
+                return true;
             }
             std::error_code await_resume() const noexcept { return ec; }
         };
@@ -93,6 +103,7 @@ class fd_watch {
     static void on_deadline(timer& t);
 
     io::loop* loop_ = nullptr;
+    int pending_fd_ = -1;  // adopted, not yet registered
     slot reader_, writer_;
     hangup_callback hangup_ = nullptr;
     void* hangup_target_ = nullptr;

@@ -71,6 +71,11 @@ class loop {
     // Registers fd once for its lifetime (edge-triggered: in, out, peer shutdown). ENOSPC or
     // ENOMEM come back as values: that one connection is refused, the loop goes on.
     result<void> add(int fd, fd_watch& w);
+    // The same, put off until w first waits (or w.register_now()): a descriptor that is
+    // likely done before it ever waits (a request already read at accept, answered, closed)
+    // costs no epoll_ctl() at all. Registering then reports the state of that moment, so no
+    // edge is lost; a failure (ENOSPC, ENOMEM) ends that wait with its error.
+    void adopt(int fd, fd_watch& w);
     // A listener: level-triggered reads, reported on every turn while connections wait, so
     // its owner may accept one per report and meet EAGAIN only when a loop that shares the
     // socket took the connection first. While the owner cannot accept, it turns the reports

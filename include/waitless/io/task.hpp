@@ -150,12 +150,15 @@ class [[nodiscard]] task {
     task() noexcept = default;
     explicit task(handle_type h) noexcept : handle_(h) {}
     task(task&& other) noexcept
-        : handle_(std::exchange(other.handle_, {})), ready_(std::move(other.ready_)) {}
+        : handle_(std::exchange(other.handle_, {})),
+          ready_(std::move(other.ready_)),
+          started_(other.started_) {}
     task& operator=(task&& other) noexcept {
         if (this != &other) {
             if (handle_) handle_.destroy();
             handle_ = std::exchange(other.handle_, {});
             ready_ = std::move(other.ready_);
+            started_ = other.started_;
         }
         return *this;
     }
@@ -179,13 +182,26 @@ class [[nodiscard]] task {
 
     bool valid() const noexcept { return handle_ || ready_.has(); }
 
+    // Runs the task here and now up to its first wait, or to its end: true when it ended.
+    // Awaiting it afterwards resumes the awaiter when it ends, as awaiting it unstarted would.
+    bool start() {
+        if (!handle_ || handle_.done()) return true;
+        if (!started_) {
+            started_ = true;
+            handle_.resume();
+        }
+        return handle_.done();
+    }
+
     auto operator co_await() && noexcept {
         struct awaiter {
             handle_type h;
             detail::ready_value<T> ready;
+            bool started;
             bool await_ready() const noexcept { return !h || h.done(); }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting) noexcept {
                 h.promise().continuation = waiting;
+                if (started) return std::noop_coroutine();  // it runs on from its wait
                 return h;
             }
             T await_resume() {
@@ -193,7 +209,7 @@ class [[nodiscard]] task {
                 return h.promise().take();
             }
         };
-        return awaiter{handle_, std::move(ready_)};
+        return awaiter{handle_, std::move(ready_), started_};
     }
 
     // Hands the frame over (null for a ready task).
@@ -202,6 +218,7 @@ class [[nodiscard]] task {
   private:
     handle_type handle_;
     detail::ready_value<T> ready_;
+    bool started_ = false;  // start() ran it up to a wait
 };
 
 namespace detail {

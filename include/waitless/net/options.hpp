@@ -57,6 +57,9 @@ struct listen_options {
     // an RST with no setsockopt() of its own. A close that must send a FIN clears it first
     // (set_reset_on_close(fd, false)).
     bool reset_on_close = false;
+    // TCP_DEFER_ACCEPT: a connection is accepted once its first bytes came (or after about
+    // this long without them), so the first read after accept() finds the request. 0: off.
+    std::chrono::seconds defer_accept{0};
 };
 
 result<void> set_nodelay(int fd, bool on);

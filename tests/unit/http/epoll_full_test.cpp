@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <string>
+#include <thread>
 
 #include "integration/http_serve_process.hpp"
 #include "unit/http/running_server.hpp"
@@ -41,6 +42,7 @@ extern "C" int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
 namespace waitless::http {
 namespace {
 
+using namespace std::chrono_literals;
 using test::get;
 using test::raw_client;
 
@@ -61,8 +63,14 @@ class EpollFull : public ::testing::TestWithParam<int> {
     void TearDown() override { fail_next_adds(0, ENOSPC); }
 };
 
+server_options accepted_before_the_request() {
+    server_options o;
+    o.defer_accept = std::chrono::seconds(0);  // each connection enters epoll at accept
+    return o;
+}
+
 TEST_P(EpollFull, TheServerRefusesThatConnectionCountsItAndServesTheNext) {
-    running_server rs(hello);
+    running_server rs(hello, accepted_before_the_request());
     fail_next_adds(2, GetParam());  // the worker's thread: the test's raw clients use no epoll
     for (int i = 0; i < 2; ++i) {
         raw_client refused(rs.port);
@@ -79,6 +87,49 @@ TEST_P(EpollFull, TheServerRefusesThatConnectionCountsItAndServesTheNext) {
     const auto stats = rs.s.stats();
     EXPECT_EQ(stats.connections_refused, 2u);
     EXPECT_EQ(stats.connections_accepted, 1u) << "the refused ones are not counted as served";
+}
+
+// With TCP_DEFER_ACCEPT (the default) a connection comes with its request and enters epoll
+// only when it must wait: one that is answered and closed at once never does.
+TEST_P(EpollFull, ARequestThatCameWithTheAcceptIsAnsweredWithoutEpoll) {
+    server_options o;
+    o.close_policy = server_close_policy::graceful;  // its close waits for nothing either
+    running_server rs(hello, o);
+    fail_next_adds(1, GetParam());
+    for (int i = 0; i < 3; ++i) {
+        raw_client c(rs.port);
+        ASSERT_TRUE(c.send(get("/", "Connection: close\r\n")));
+        const auto r = c.read_responses(1);
+        ASSERT_EQ(r.size(), 1u);
+        EXPECT_EQ(r[0].body, "hello\n");
+        EXPECT_EQ(c.next_event(2s), 0) << "closed after its answer";
+    }
+    EXPECT_EQ(failures.load(), 1) << "no epoll_ctl(EPOLL_CTL_ADD) was made";
+    EXPECT_EQ(rs.s.stats().connections_refused, 0u);
+}
+
+// ... and one that stays (keep-alive) enters epoll at its first wait: refused there, it is
+// counted and cut like one refused at accept, and the next is served.
+TEST_P(EpollFull, AKeptAliveConnectionRefusedAtItsFirstWaitIsCountedAndCut) {
+    running_server rs(hello);
+    fail_next_adds(1, GetParam());
+    {
+        raw_client refused(rs.port);
+        ASSERT_TRUE(refused.send(get()));
+        EXPECT_EQ(refused.read_responses(1).size(), 1u) << "its request came with the accept";
+        const int then = refused.next_event(2s);
+        EXPECT_TRUE(then == 0 || then == -ECONNRESET) << "then cut, not left open: " << then;
+    }
+    EXPECT_EQ(failures.load(), 0);
+    raw_client served(rs.port);
+    ASSERT_TRUE(served.send(get()));
+    ASSERT_EQ(served.read_responses(1).size(), 1u);
+    std::this_thread::sleep_for(50ms);  // the other side of the next request's wait
+    ASSERT_TRUE(served.send(get()));
+    EXPECT_EQ(served.read_responses(1).size(), 1u) << "this one is in epoll";
+    const auto stats = rs.s.stats();
+    EXPECT_EQ(stats.connections_refused, 1u);
+    EXPECT_EQ(stats.connections_accepted, 2u);
 }
 
 TEST_P(EpollFull, TheClientFailsThatRequestWithTheErrorAndTheNextSucceeds) {

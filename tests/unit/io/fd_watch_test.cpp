@@ -195,6 +195,49 @@ TEST(FdWatch, AWatchDestroyedByAnotherEventOfTheSameTurnIsNotTouched) {
     EXPECT_EQ(second, nullptr);
 }
 
+// Adopted, a descriptor enters epoll only when it first waits; the bytes that came before are
+// reported by that registration, so the wait still ends.
+TEST(FdWatch, AnAdoptedDescriptorIsRegisteredAtItsFirstWait) {
+    auto pair = net::test::make_loopback_pair();
+    ASSERT_TRUE(pair.ok());
+    loop l;
+    fd_watch w;
+    const int fd = pair.server.native_handle();
+    l.adopt(fd, w);
+    EXPECT_FALSE(w.registered());
+    EXPECT_EQ(w.owner(), &l);
+    // Not in epoll: a second registration of the same descriptor would fail with EEXIST.
+    fd_watch probe;
+    ASSERT_TRUE(l.add(fd, probe).has_value());
+    l.remove(fd);
+    std::string got;
+    l.start([](fd_watch& w, int fd, std::string& got, loop& l) -> task<void> {
+        drain(fd, w);  // nothing yet
+        auto ec = co_await w.readable_wait();
+        EXPECT_FALSE(ec);
+        EXPECT_TRUE(w.registered());
+        got = drain(fd, w);
+        l.stop();
+    }(w, fd, got, l));
+    l.post([&] { ASSERT_EQ(::send(pair.client.native_handle(), "ping", 4, 0), 4); });
+    l.run();
+    EXPECT_EQ(got, "ping");
+}
+
+// A registration that epoll refuses ends the wait with its error, at once.
+TEST(FdWatch, AnAdoptedDescriptorThatCannotBeRegisteredEndsItsWaitWithTheError) {
+    loop l;
+    fd_watch w;
+    l.adopt(1 << 20, w);  // no such descriptor
+    std::error_code ec;
+    block_on([](fd_watch& w, std::error_code& ec) -> task<void> {
+        w.readable = false;
+        ec = co_await w.readable_wait();
+    }(w, ec));
+    EXPECT_EQ(ec, std::errc::bad_file_descriptor);
+    EXPECT_FALSE(w.registered());
+}
+
 TEST(Loop, AddReportsAFailedRegistration) {
     loop l;
     fd_watch w;

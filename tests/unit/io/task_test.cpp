@@ -79,6 +79,38 @@ TEST(Task, IsLazyUntilAwaited) {
     EXPECT_TRUE(ran);
 }
 
+// start() runs a task here up to its first wait; awaiting it then resumes the awaiter at its
+// end without running it a second time. A task that needs no wait has ended at start().
+TEST(Task, StartRunsUpToTheFirstWaitAndAwaitingJoinsIt) {
+    loop l;
+    int step = 0;
+    auto t = [](loop& l, int& step) -> task<int> {
+        step = 1;
+        co_await l.yield();
+        step = 2;
+        co_return 42;
+    }(l, step);
+    EXPECT_FALSE(t.start());
+    EXPECT_EQ(step, 1);
+    EXPECT_FALSE(t.start()) << "a second start() does not resume it";
+    int got = 0;
+    spawn([](task<int> t, int& got, loop& l) -> task<void> {
+        got = co_await std::move(t);
+        l.stop();
+    }(std::move(t), got, l));
+    EXPECT_EQ(got, 0);
+    l.run();
+    EXPECT_EQ(step, 2);
+    EXPECT_EQ(got, 42);
+
+    auto done = forty_two();
+    EXPECT_TRUE(done.start());
+    EXPECT_EQ(block_on(std::move(done)), 42);
+    auto ready = task<int>::ready(7);
+    EXPECT_TRUE(ready.start());
+    EXPECT_EQ(block_on(std::move(ready)), 7);
+}
+
 TEST(Task, SpawnRunsAtOnceUpToTheFirstSuspension) {
     loop l;
     int step = 0;
